@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "items_http.h"
+#include "items_status.h"
+
+#include <apr_reslist.h>
+#include <apr_strings.h>
+#include <curl/curl.h>
+
+/* Per-process pool of easy handles; set in child_init, read-only after. */
+static apr_reslist_t *handles;
+
+typedef struct body_sink {
+    apr_pool_t *pool;
+    char *buf;
+    apr_size_t len, cap, max;
+} body_sink_t;
+
+static apr_status_t handle_create(void **resource, void *params, apr_pool_t *p)
+{
+    (void)params;
+    (void)p;
+    *resource = curl_easy_init();
+    return *resource ? APR_SUCCESS : APR_ENOMEM;
+}
+
+static apr_status_t handle_destroy(void *resource, void *params, apr_pool_t *p)
+{
+    (void)params;
+    (void)p;
+    curl_easy_cleanup(resource);
+    return APR_SUCCESS;
+}
+
+static apr_status_t global_cleanup(void *unused)
+{
+    (void)unused;
+    handles = NULL;
+    curl_global_cleanup();
+    return APR_SUCCESS;
+}
+
+apr_status_t items_http_init(apr_pool_t *pchild, int max_handles)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return APR_EGENERAL;
+    }
+    /* Registered first, so it runs after the reslist (and its handles) is gone. */
+    apr_pool_cleanup_register(pchild, NULL, global_cleanup, apr_pool_cleanup_null);
+    if (max_handles < 1) {
+        max_handles = 1;
+    }
+    return apr_reslist_create(&handles, 0, max_handles, max_handles, 0, handle_create,
+                              handle_destroy, NULL, pchild);
+}
+
+static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    body_sink_t *sink = userdata;
+    apr_size_t n = size * nmemb;
+
+    if (n > sink->max - sink->len) {
+        return 0; /* too large: curl fails the transfer with CURLE_WRITE_ERROR */
+    }
+    if (sink->len + n + 1 > sink->cap) {
+        apr_size_t cap = sink->cap ? sink->cap : 4096;
+        char *grown;
+        while (cap < sink->len + n + 1) {
+            cap *= 2;
+        }
+        grown = apr_palloc(sink->pool, cap);
+        if (sink->len) {
+            memcpy(grown, sink->buf, sink->len);
+        }
+        sink->buf = grown;
+        sink->cap = cap;
+    }
+    memcpy(sink->buf + sink->len, data, n);
+    sink->len += n;
+    return n;
+}
+
+static apr_status_t status_from_curl(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return APR_SUCCESS;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SEND_ERROR:
+        return ITEMS_EUNAVAILABLE;
+    case CURLE_OPERATION_TIMEDOUT:
+        return ITEMS_ETIMEOUT;
+    default:
+        return ITEMS_EBADGATEWAY;
+    }
+}
+
+static long to_ms(apr_interval_time_t t)
+{
+    long ms = (long)apr_time_as_msec(t);
+    return ms > 0 ? ms : 1;
+}
+
+apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
+                             const items_http_request_t *req)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    body_sink_t sink = { p, NULL, 0, 0, req->max_response };
+    struct curl_slist *headers = NULL, *added;
+    const char *const *h;
+    CURL *curl = NULL;
+    CURLcode rc;
+    apr_status_t rv;
+    void *res;
+
+    memset(resp, 0, sizeof(*resp));
+    if (!handles) {
+        resp->error = "HTTP client not initialised";
+        return APR_EINIT;
+    }
+    rv = apr_reslist_acquire(handles, &res);
+    if (rv != APR_SUCCESS) {
+        resp->error = "no HTTP handle available";
+        return ITEMS_EUNAVAILABLE;
+    }
+    curl = res;
+    curl_easy_reset(curl); /* keeps the connection cache */
+
+    /* curl must not add an Expect: 100-continue round trip to large bodies. */
+    headers = curl_slist_append(headers, "Expect:");
+    for (h = req->headers; headers && h && *h; h++) {
+        added = curl_slist_append(headers, *h);
+        if (!added) {
+            break;
+        }
+        headers = added;
+    }
+    if (headers && req->creds->session_token) {
+        char *line = apr_pstrcat(p, "X-Amz-Security-Token: ", req->creds->session_token, NULL);
+        added = curl_slist_append(headers, line);
+        memset(line, 0, strlen(line));
+        headers = added ? added : headers;
+        if (!added) {
+            headers = NULL;
+        }
+    }
+    if (!headers) {
+        rv = APR_ENOMEM;
+        goto done;
+    }
+
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, to_ms(req->connect_timeout));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, to_ms(req->timeout));
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4,
+                     apr_pstrcat(p, "aws:amz:", req->region, ":", req->service, NULL));
+    curl_easy_setopt(curl, CURLOPT_USERNAME, req->creds->access_key_id);
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, req->creds->secret_access_key);
+
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    rv = status_from_curl(rc);
+    if (rv != APR_SUCCESS) {
+        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
+                                   (int)rc);
+    }
+    else {
+        resp->body = sink.buf ? sink.buf : "";
+        resp->body_len = sink.len;
+        if (sink.buf) {
+            sink.buf[sink.len] = '\0';
+        }
+    }
+
+done:
+    /* Leave nothing of this request (credentials, headers, buffers) in the handle. */
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, "");
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+    curl_slist_free_all(headers);
+    if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
+        apr_reslist_release(handles, curl);
+    }
+    else {
+        /* A failed transfer may leave a half-dead connection: start afresh. */
+        apr_reslist_invalidate(handles, curl);
+    }
+    return rv;
+}

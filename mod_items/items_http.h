@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The one libcurl user: signed HTTP POSTs over kept-alive connections.
+ * Easy handles (and so their connection caches) live in a per-process pool
+ * and are never shared between threads at the same time.
+ */
+#ifndef ITEMS_HTTP_H
+#define ITEMS_HTTP_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "items_creds.h"
+
+typedef struct items_http_request {
+    const char *url;
+    const char *region;            /* SigV4 scope */
+    const char *service;           /* SigV4 scope, e.g. "dynamodb" */
+    const items_creds_t *creds;    /* signs the request; its session token is sent and signed */
+    const char *const *headers;    /* NULL-terminated "Name: value" lines, all signed */
+    const char *body;
+    apr_size_t body_len;
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t timeout;   /* whole transfer */
+    apr_size_t max_response;       /* larger response bodies fail the call */
+} items_http_request_t;
+
+typedef struct items_http_response {
+    long status;                   /* HTTP status, 0 when none arrived */
+    const char *body;              /* NUL-terminated, pool memory */
+    apr_size_t body_len;
+    const char *error;             /* transport failure in words, for the log */
+} items_http_response_t;
+
+/*
+ * Once per process (child_init): curl_global_init and the handle pool, owned
+ * by pchild. max_handles bounds concurrent transfers (one per worker thread).
+ */
+apr_status_t items_http_init(apr_pool_t *pchild, int max_handles);
+
+/*
+ * POST req->body to req->url, signed with SigV4. APR_SUCCESS whenever an HTTP
+ * answer arrived (any status); ITEMS_EUNAVAILABLE when the peer could not be
+ * reached, ITEMS_ETIMEOUT when it did not answer in time, ITEMS_EBADGATEWAY
+ * when the answer broke off, was garbled or too large.
+ */
+apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
+                             const items_http_request_t *req);
+
+#endif

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Directives: one table, values checked when httpd reads the configuration. */
+#include "mod_items_private.h"
+
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <apr_lib.h>
+#include <http_core.h>
+
+#include <errno.h>
+
+void *items_config_create_dir(apr_pool_t *p, char *dir)
+{
+    items_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    apr_size_t n;
+
+    /* A plain <Location> prefix lets the handler find the path below it. */
+    if (dir && dir[0] == '/' && !ap_is_matchexp(dir)) {
+        n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') {
+            n--;
+        }
+        c->mount = (n == 1) ? "" : apr_pstrmemdup(p, dir, n);
+    }
+    c->list_default = -1;
+    c->list_max = -1;
+    c->max_body = -1;
+    c->connect_timeout = -1;
+    c->timeout = -1;
+    return c;
+}
+
+void *items_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const items_dir_conf_t *base = basev, *add = addv;
+    items_dir_conf_t *c = apr_palloc(p, sizeof(*c));
+
+    c->mount = add->mount ? add->mount : base->mount;
+    c->table = add->table ? add->table : base->table;
+    c->region = add->region ? add->region : base->region;
+    c->endpoint = add->endpoint ? add->endpoint : base->endpoint;
+    c->list_default = add->list_default >= 0 ? add->list_default : base->list_default;
+    c->list_max = add->list_max >= 0 ? add->list_max : base->list_max;
+    c->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
+    c->connect_timeout = add->connect_timeout >= 0 ? add->connect_timeout : base->connect_timeout;
+    c->timeout = add->timeout >= 0 ? add->timeout : base->timeout;
+    return c;
+}
+
+const char *items_config_check_endpoint(apr_pool_t *p, const char *url)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme
+        || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https"))) {
+        return "must be an http:// or https:// URL";
+    }
+    if (!uri.hostname || !*uri.hostname) {
+        return "has no host name";
+    }
+    if (uri.query || uri.fragment || uri.user || uri.password) {
+        return "must not carry a query, fragment or user information";
+    }
+    if (uri.port_str && (!uri.port || strspn(uri.port_str, "0123456789") != strlen(uri.port_str))) {
+        return "has an invalid port";
+    }
+    return NULL;
+}
+
+const char *items_config_check_region(const char *region)
+{
+    const char *c;
+
+    if (!*region || strlen(region) > 64) {
+        return "must be 1 to 64 characters";
+    }
+    for (c = region; *c; c++) {
+        if (!apr_islower(*c) && !apr_isdigit(*c) && *c != '-') {
+            return "may hold only a-z, 0-9 and '-' (e.g. us-east-1)";
+        }
+    }
+    return NULL;
+}
+
+const char *items_config_check_table(const char *table)
+{
+    size_t n = strlen(table);
+
+    if (n < 3 || n > 255 || strspn(table, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789_.-") != n) {
+        return "must be 3 to 255 characters of A-Z a-z 0-9 _ . -";
+    }
+    return NULL;
+}
+
+static const char *set_table(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *why = items_config_check_table(arg);
+
+    if (why) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg, "' ", why, NULL);
+    }
+    ((items_dir_conf_t *)dconf)->table = arg;
+    return NULL;
+}
+
+static const char *set_region(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *why = items_config_check_region(arg);
+
+    if (why) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg, "' ", why, NULL);
+    }
+    ((items_dir_conf_t *)dconf)->region = arg;
+    return NULL;
+}
+
+static const char *set_endpoint(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *why = items_config_check_endpoint(cmd->pool, arg);
+
+    if (why) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg, "' ", why, NULL);
+    }
+    ((items_dir_conf_t *)dconf)->endpoint = arg;
+    return NULL;
+}
+
+static const char *parse_count(cmd_parms *cmd, long *out, const char *arg, long min, long max)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (!apr_isdigit(*arg) || *end || errno || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s '%s' must be a whole number from %ld to %ld",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *set_list_limit(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    items_dir_conf_t *c = dconf;
+    const char *err;
+    long v;
+
+    if ((err = parse_count(cmd, &v, arg, 1, 1000000)) != NULL) {
+        return err;
+    }
+    if (!strcmp(cmd->cmd->name, "ItemsListDefault")) {
+        c->list_default = (int)v;
+    }
+    else {
+        c->list_max = (int)v;
+    }
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    long v;
+
+    if ((err = parse_count(cmd, &v, arg, 2, 64L * 1024 * 1024)) != NULL) {
+        return err;
+    }
+    ((items_dir_conf_t *)dconf)->max_body = v;
+    return NULL;
+}
+
+static const char *set_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    items_dir_conf_t *c = dconf;
+    apr_interval_time_t t;
+
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t <= 0
+        || t > apr_time_from_sec(3600)) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg,
+                           "' must be a duration from 1ms to 1h, e.g. 3, 2500ms", NULL);
+    }
+    if (!strcmp(cmd->cmd->name, "ItemsConnectTimeout")) {
+        c->connect_timeout = t;
+    }
+    else {
+        c->timeout = t;
+    }
+    return NULL;
+}
+
+#define ITEMS_CONTEXT (RSRC_CONF | ACCESS_CONF)
+
+const command_rec items_cmds[] = {
+    AP_INIT_TAKE1("ItemsTable", set_table, NULL, ITEMS_CONTEXT,
+                  "DynamoDB table name (default: $DYNAMODB_TABLE, else 'items')"),
+    AP_INIT_TAKE1("ItemsRegion", set_region, NULL, ITEMS_CONTEXT,
+                  "AWS region (default: $AWS_DEFAULT_REGION, $AWS_REGION, else us-east-1)"),
+    AP_INIT_TAKE1("ItemsEndpoint", set_endpoint, NULL, ITEMS_CONTEXT,
+                  "DynamoDB endpoint URL (default: $DYNAMODB_ENDPOINT_URL, "
+                  "$AWS_ENDPOINT_URL_DYNAMODB, $AWS_ENDPOINT_URL, else AWS's regional endpoint)"),
+    AP_INIT_TAKE1("ItemsListDefault", set_list_limit, NULL, ITEMS_CONTEXT,
+                  "items listed when the request gives no limit (default 50)"),
+    AP_INIT_TAKE1("ItemsListMax", set_list_limit, NULL, ITEMS_CONTEXT,
+                  "largest limit a list request may ask for (default 1000)"),
+    AP_INIT_TAKE1("ItemsMaxBodySize", set_max_body, NULL, ITEMS_CONTEXT,
+                  "largest request body accepted, in bytes (default 409600)"),
+    AP_INIT_TAKE1("ItemsConnectTimeout", set_timeout, NULL, ITEMS_CONTEXT,
+                  "time allowed to connect to DynamoDB (default 3s)"),
+    AP_INIT_TAKE1("ItemsTimeout", set_timeout, NULL, ITEMS_CONTEXT,
+                  "time allowed for one DynamoDB call (default 10s)"),
+    { NULL }
+};

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared by the httpd glue (mod_items*.c) only. Log tags are ITEMSnnnn:
+ * 00xx startup and configuration, 01xx requests, 02xx DynamoDB.
+ */
+#ifndef MOD_ITEMS_PRIVATE_H
+#define MOD_ITEMS_PRIVATE_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "items_creds.h"
+
+/* mod_items.c gets this from AP_DECLARE_MODULE. */
+#ifndef ITEMS_DECLARES_MODULE
+APLOG_USE_MODULE(items);
+#endif
+
+extern module AP_MODULE_DECLARE_DATA items_module;
+
+#define ITEMS_HANDLER "items"
+
+/* Per-directory (and so per-server) configuration; NULL / -1 means "not set here". */
+typedef struct items_dir_conf {
+    const char *mount;   /* the <Location> path this section is for, if a plain prefix */
+    const char *table;
+    const char *region;
+    const char *endpoint;
+    int list_default;
+    int list_max;
+    apr_off_t max_body;
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t timeout;
+} items_dir_conf_t;
+
+/*
+ * What the environment says, read once at startup (post_config) into the
+ * configuration pool and only read afterwards.
+ */
+typedef struct items_env_defaults {
+    const char *table;
+    const char *region;
+    const char *endpoint;          /* NULL: derived from the region */
+    const char *region_endpoint;   /* https://dynamodb.<region>.amazonaws.com */
+    items_creds_t creds;
+    int have_creds;
+} items_env_defaults_t;
+
+extern items_env_defaults_t items_env;
+
+#define ITEMS_DEFAULT_LIST_LIMIT 50
+#define ITEMS_DEFAULT_LIST_MAX 1000
+#define ITEMS_DEFAULT_MAX_BODY (400 * 1024)
+#define ITEMS_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(3)
+#define ITEMS_DEFAULT_TIMEOUT apr_time_from_sec(10)
+
+extern const command_rec items_cmds[];
+void *items_config_create_dir(apr_pool_t *p, char *dir);
+void *items_config_merge_dir(apr_pool_t *p, void *base, void *add);
+
+/* NULL if url is an acceptable DynamoDB endpoint, else why not. */
+const char *items_config_check_endpoint(apr_pool_t *p, const char *url);
+const char *items_config_check_region(const char *region);
+const char *items_config_check_table(const char *table);
+
+int items_handler(request_rec *r);
+
+#endif
