@@ -6,6 +6,7 @@
 
 #include <apr_strings.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define DDB_MAX_DEPTH 32
@@ -18,6 +19,7 @@ static apr_status_t marshal(json_t **av, apr_pool_t *p, const json_t *v, int dep
 {
     json_t *inner = NULL, *member, *out;
     const char *key;
+    char num[32];
     size_t i;
     apr_status_t rv;
 
@@ -49,13 +51,13 @@ static apr_status_t marshal(json_t **av, apr_pool_t *p, const json_t *v, int dep
         *av = items_json_own(p, json_pack("{sO}", "S", v));
         break;
     case JSON_INTEGER:
-        *av = items_json_own(p, json_pack("{ss}", "N",
-                                          apr_psprintf(p, "%" JSON_INTEGER_FORMAT,
-                                                       json_integer_value(v))));
+        /* The C library's printf: APR's formatter knows neither "%lld" nor exact "%.17g". */
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *av = items_json_own(p, json_pack("{ss}", "N", num));
         break;
     case JSON_REAL:
-        *av = items_json_own(p, json_pack("{ss}", "N",
-                                          apr_psprintf(p, "%.17g", json_real_value(v))));
+        snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+        *av = items_json_own(p, json_pack("{ss}", "N", num));
         break;
     case JSON_TRUE:
     case JSON_FALSE:

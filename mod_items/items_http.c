@@ -129,11 +129,16 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
     curl = res;
     curl_easy_reset(curl); /* keeps the connection cache */
 
-    /* curl must not add an Expect: 100-continue round trip to large bodies. */
-    headers = curl_slist_append(headers, "Expect:");
-    for (h = req->headers; headers && h && *h; h++) {
+    /*
+     * Every header given here is signed, even an empty "Expect:" meant to
+     * suppress one; curl 7.88 sends Expect: 100-continue only for bodies over
+     * 1 MiB, which DynamoDB requests never reach.
+     */
+    for (h = req->headers; h && *h; h++) {
         added = curl_slist_append(headers, *h);
         if (!added) {
+            curl_slist_free_all(headers);
+            headers = NULL;
             break;
         }
         headers = added;
@@ -142,8 +147,8 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
         char *line = apr_pstrcat(p, "X-Amz-Security-Token: ", req->creds->session_token, NULL);
         added = curl_slist_append(headers, line);
         memset(line, 0, strlen(line));
-        headers = added ? added : headers;
         if (!added) {
+            curl_slist_free_all(headers);
             headers = NULL;
         }
     }

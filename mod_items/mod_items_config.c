@@ -8,6 +8,7 @@
 #include <http_core.h>
 
 #include <errno.h>
+#include <stdlib.h>
 
 void *items_config_create_dir(apr_pool_t *p, char *dir)
 {
@@ -61,7 +62,9 @@ const char *items_config_check_endpoint(apr_pool_t *p, const char *url)
     if (uri.query || uri.fragment || uri.user || uri.password) {
         return "must not carry a query, fragment or user information";
     }
-    if (uri.port_str && (!uri.port || strspn(uri.port_str, "0123456789") != strlen(uri.port_str))) {
+    if (uri.port_str && (strspn(uri.port_str, "0123456789") != strlen(uri.port_str)
+                         || strlen(uri.port_str) > 5 || atoi(uri.port_str) < 1
+                         || atoi(uri.port_str) > 65535)) {
         return "has an invalid port";
     }
     return NULL;

@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A scripted stand-in for DynamoDB on loopback: answers each request as told
+(status and body, garbage, a hang, or a dropped connection)."""
+import socket
+import threading
+
+
+class FakeBackend:
+    def __init__(self, status=200, body=b"{}", mode="answer", content_type="application/x-amz-json-1.0"):
+        self.status, self.body, self.mode, self.content_type = status, body, mode, content_type
+        self.requests = 0
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._conns = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._sock.close()
+        for c in list(self._conns):
+            try:
+                c.close()
+            except OSError:
+                pass
+        self._thread.join(5)
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while len(rest) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            rest += chunk
+        return True
+
+    def _serve(self, conn):
+        try:
+            while not self._stop.is_set() and self._read_request(conn):
+                self.requests += 1
+                if self.mode == "hang":
+                    self._stop.wait(30)
+                    return
+                if self.mode == "close":
+                    return
+                if self.mode == "garbage":
+                    conn.sendall(b"\x00\x01 this is not HTTP \r\n\r\n")
+                    return
+                reason = {200: "OK", 400: "Bad Request", 500: "Internal Server Error",
+                          503: "Service Unavailable"}.get(self.status, "X")
+                conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                             % (self.status, reason.encode(), self.content_type.encode(),
+                                len(self.body)) + self.body)
+        except OSError:
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
