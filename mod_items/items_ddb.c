@@ -26,6 +26,10 @@ static apr_status_t marshal(json_t **av, apr_pool_t *p, const json_t *v, int dep
     if (depth > DDB_MAX_DEPTH) {
         return ITEMS_EINVALID;
     }
+    if ((key = items_json_number_text(v)) != NULL) {
+        *av = items_json_own(p, json_pack("{ss}", "N", key));
+        return *av ? APR_SUCCESS : APR_ENOMEM;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         inner = items_json_own(p, json_object());
@@ -77,23 +81,15 @@ apr_status_t items_ddb_marshal(json_t **av, apr_pool_t *p, const json_t *value)
     return marshal(av, p, value, 1);
 }
 
-/* DynamoDB numbers as JSON numbers: integers exactly when they fit, else doubles. */
+/* DynamoDB sends numbers as text; keep it exact (it is validated as a JSON number). */
 static json_t *number_from_text(const char *s)
 {
-    const char *d = (*s == '-') ? s + 1 : s;
-    char *end;
+    const char *c = (*s == '-') ? s + 1 : s;
 
-    if (*d && strspn(d, "0123456789") == strlen(d) && strlen(d) < 19) {
-        return json_integer((json_int_t)strtoll(s, &end, 10));
+    if (!*c || strspn(c, "0123456789.eE+-") != strlen(c) || !(*c >= '0' && *c <= '9')) {
+        return NULL;
     }
-    errno = 0;
-    {
-        double x = strtod(s, &end);
-        if (end == s || *end || errno == ERANGE) {
-            return NULL;
-        }
-        return json_real(x);
-    }
+    return items_json_number(s);
 }
 
 static apr_status_t unmarshal(json_t **value, apr_pool_t *p, const json_t *av, int depth);
@@ -108,6 +104,9 @@ static apr_status_t unmarshal_set(json_t **value, apr_pool_t *p, const json_t *s
     }
     json_array_foreach(set, i, m) {
         if (!json_is_string(m)) {
+            return ITEMS_EBADGATEWAY;
+        }
+        if (!numbers && memchr(json_string_value(m), '\0', json_string_length(m))) {
             return ITEMS_EBADGATEWAY;
         }
         v = numbers ? number_from_text(json_string_value(m)) : json_incref(m);
@@ -135,7 +134,8 @@ static apr_status_t unmarshal(json_t **value, apr_pool_t *p, const json_t *av, i
         break;
     }
     if (!strcmp(type, "S") || !strcmp(type, "B")) {
-        if (!json_is_string(v)) {
+        /* A NUL would be taken for our number tag: such strings cannot be served. */
+        if (!json_is_string(v) || memchr(json_string_value(v), '\0', json_string_length(v))) {
             return ITEMS_EBADGATEWAY;
         }
         *value = v;
@@ -199,32 +199,6 @@ apr_status_t items_ddb_unmarshal(json_t **value, apr_pool_t *p, const json_t *av
     return unmarshal(value, p, av, 1);
 }
 
-/* An item (a top-level M's members) as a JSON object, its id first. */
-static apr_status_t unmarshal_item(json_t **item, apr_pool_t *p, json_t *attrs)
-{
-    json_t *wrapped, *plain, *ordered, *id;
-    apr_status_t rv;
-
-    if (!json_is_object(attrs)) {
-        return ITEMS_EBADGATEWAY;
-    }
-    wrapped = items_json_own(p, json_pack("{sO}", "M", attrs));
-    if ((rv = items_ddb_unmarshal(&plain, p, wrapped)) != APR_SUCCESS) {
-        return rv;
-    }
-    id = json_object_get(plain, "id");
-    if (!id) {
-        *item = plain;
-        return APR_SUCCESS;
-    }
-    ordered = items_json_own(p, json_pack("{sO}", "id", id));
-    if (!ordered || json_object_update(ordered, plain)) {
-        return APR_ENOMEM;
-    }
-    *item = ordered;
-    return APR_SUCCESS;
-}
-
 /* --- answers ---------------------------------------------------------------- */
 
 static const struct {
@@ -252,7 +226,7 @@ apr_status_t items_ddb_status_for(const char **aws_type, const char **message, a
                                   long http_status, const char *body, apr_size_t len)
 {
     json_t *doc = NULL, *t, *m;
-    const char *err, *hash;
+    const char *hash;
     size_t i;
 
     *aws_type = NULL;
@@ -260,7 +234,7 @@ apr_status_t items_ddb_status_for(const char **aws_type, const char **message, a
     if (http_status == 200) {
         return APR_SUCCESS;
     }
-    if (len && items_json_parse(&doc, &err, p, body, len) == APR_SUCCESS && json_is_object(doc)) {
+    if (len && items_json_parse_plain(&doc, p, body, len) == APR_SUCCESS && json_is_object(doc)) {
         t = json_object_get(doc, "__type");
         m = json_object_get(doc, "message");
         if (!m) {
@@ -273,6 +247,11 @@ apr_status_t items_ddb_status_for(const char **aws_type, const char **message, a
         if (json_is_string(m)) {
             *message = json_string_value(m);
         }
+    }
+    /* DynamoDB refuses an item over 400 KB with a plain ValidationException. */
+    if (*aws_type && *message && !strcmp(*aws_type, "ValidationException")
+        && strstr(*message, "size has exceeded")) {
+        return ITEMS_ETOOLARGE;
     }
     if (*aws_type) {
         for (i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++) {
@@ -290,12 +269,138 @@ apr_status_t items_ddb_status_for(const char **aws_type, const char **message, a
     return ITEMS_EBADGATEWAY;
 }
 
+
+/* --- stored items --------------------------------------------------------------- */
+
+#define ATTR_VERSION "_version"
+#define ATTR_REQUEST "_request"
+
+apr_status_t items_ddb_unmarshal_item(json_t **item, items_ddb_meta_t *meta, apr_pool_t *p,
+                                      const json_t *attrs)
+{
+    json_t *out, *id, *value, *v;
+    const char *key;
+    apr_status_t rv;
+
+    *item = NULL;
+    memset(meta, 0, sizeof(*meta));
+    if (!json_is_object(attrs)) {
+        return ITEMS_EBADGATEWAY;
+    }
+    out = items_json_own(p, json_object());
+    /* "id" leads, as clients print it. */
+    if ((id = json_object_get(attrs, "id")) != NULL) {
+        if ((rv = items_ddb_unmarshal(&value, p, id)) != APR_SUCCESS) {
+            return rv;
+        }
+        json_object_set(out, "id", value);
+    }
+    json_object_foreach((json_t *)attrs, key, v) {
+        if (key[0] == '_') {
+            json_t *s = json_object_get(v, "S");
+            if (!strcmp(key, ATTR_VERSION) && json_is_string(s)) {
+                meta->version = json_string_value(s);
+            }
+            else if (!strcmp(key, ATTR_REQUEST) && json_is_string(s)) {
+                meta->request = json_string_value(s);
+            }
+            continue;
+        }
+        if (!strcmp(key, "id")) {
+            continue;
+        }
+        if ((rv = items_ddb_unmarshal(&value, p, v)) != APR_SUCCESS) {
+            return rv;
+        }
+        json_object_set(out, key, value);
+    }
+    *item = out;
+    return APR_SUCCESS;
+}
+
+/* --- conditions ------------------------------------------------------------------ */
+
+/* Expression attribute names and values, numbered as they are added. */
+typedef struct expr {
+    apr_pool_t *pool;
+    json_t *names;
+    json_t *values;
+} expr_t;
+
+static const char *expr_name(expr_t *x, const char *name)
+{
+    const char *ph = apr_psprintf(x->pool, "#n%d", (int)json_object_size(x->names));
+    json_object_set_new(x->names, ph, json_string(name));
+    return ph;
+}
+
+static const char *expr_value(expr_t *x, json_t *av)
+{
+    const char *ph = apr_psprintf(x->pool, ":v%d", (int)json_object_size(x->values));
+    json_object_set(x->values, ph, av);
+    return ph;
+}
+
+static const char *expr_string(expr_t *x, const char *s)
+{
+    return expr_value(x, items_json_own(x->pool, json_pack("{ss}", "S", s)));
+}
+
+/* The ConditionExpression for cond, NULL when there is none. */
+static const char *condition(expr_t *x, const items_ddb_cond_t *cond)
+{
+    const char *expr = NULL, *id = NULL, *in;
+    int i;
+
+    if (cond->must_exist || cond->must_not_exist) {
+        id = expr_name(x, "id");
+        expr = apr_psprintf(x->pool, "attribute_%s(%s)",
+                            cond->must_exist ? "exists" : "not_exists", id);
+    }
+    if (cond->versions && cond->versions->nelts) {
+        in = "";
+        for (i = 0; i < cond->versions->nelts; i++) {
+            in = apr_pstrcat(x->pool, in, i ? ", " : "",
+                             expr_string(x, APR_ARRAY_IDX(cond->versions, i, const char *)),
+                             NULL);
+        }
+        in = apr_psprintf(x->pool, "%s IN (%s)", expr_name(x, ATTR_VERSION), in);
+        expr = expr ? apr_pstrcat(x->pool, expr, " AND ", in, NULL) : in;
+    }
+    if (cond->unversioned) {
+        in = apr_psprintf(x->pool, "attribute_not_exists(%s)", expr_name(x, ATTR_VERSION));
+        expr = expr ? apr_pstrcat(x->pool, expr, " AND ", in, NULL) : in;
+    }
+    return expr;
+}
+
+static apr_status_t add_expressions(json_t *request, expr_t *x, const char *cond_expr)
+{
+    if (cond_expr) {
+        json_object_set_new(request, "ConditionExpression", json_string(cond_expr));
+    }
+    if (json_object_size(x->names)) {
+        json_object_set(request, "ExpressionAttributeNames", x->names);
+    }
+    if (json_object_size(x->values)) {
+        json_object_set(request, "ExpressionAttributeValues", x->values);
+    }
+    return APR_SUCCESS;
+}
+
+static void expr_init(expr_t *x, apr_pool_t *p)
+{
+    x->pool = p;
+    x->names = items_json_own(p, json_object());
+    x->values = items_json_own(p, json_object());
+}
+
 /* --- calls ------------------------------------------------------------------ */
 
 static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
                          const items_ddb_t *ddb, const char *operation, const json_t *request)
 {
-    const char *headers[3], *body, *err;
+    const char *headers[3], *body;
     apr_size_t body_len;
     items_http_request_t req;
     items_http_response_t resp;
@@ -303,8 +408,10 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
     apr_status_t rv;
 
     *answer = NULL;
-    memset(diag, 0, sizeof(*diag));
     diag->operation = operation;
+    diag->http_status = 0;
+    diag->aws_type = NULL;
+    diag->message = NULL;
     if (!ddb->creds || !ddb->creds->access_key_id) {
         diag->message = "no AWS credentials";
         return ITEMS_ENOCREDS;
@@ -328,8 +435,9 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
     req.timeout = ddb->timeout;
     req.max_response = DDB_MAX_RESPONSE;
 
+    diag->calls++;
     rv = items_http_post(&resp, p, &req);
-    diag->elapsed = apr_time_now() - start;
+    diag->elapsed += apr_time_now() - start;
     diag->http_status = resp.status;
     if (rv != APR_SUCCESS) {
         diag->message = resp.error;
@@ -340,7 +448,7 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (items_json_parse(answer, &err, p, resp.body, resp.body_len) != APR_SUCCESS
+    if (items_json_parse_plain(answer, p, resp.body, resp.body_len) != APR_SUCCESS
         || !json_is_object(*answer)) {
         diag->message = "response body is not a JSON object";
         *answer = NULL;
@@ -349,33 +457,48 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t items_ddb_put_new(items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
-                               const json_t *item)
+apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,
+                           const items_ddb_t *ddb, const char *id, const json_t *attrs,
+                           const items_ddb_meta_t *meta, const items_ddb_cond_t *cond)
 {
-    json_t *av, *request, *answer;
+    json_t *av, *request, *answer, *stored;
+    expr_t x;
     apr_status_t rv;
 
-    if ((rv = items_ddb_marshal(&av, p, item)) != APR_SUCCESS) {
-        memset(diag, 0, sizeof(*diag));
+    *created = 0;
+    if ((rv = items_ddb_marshal(&av, p, attrs)) != APR_SUCCESS) {
         return rv;
     }
-    /* attribute_not_exists: a re-sent create can never overwrite another item. */
-    request = items_json_own(p, json_pack("{ss sO ss}", "TableName", ddb->table, "Item",
-                                          json_object_get(av, "M"), "ConditionExpression",
-                                          "attribute_not_exists(id)"));
+    stored = json_object_get(av, "M");
+    json_object_set_new(stored, "id", json_pack("{ss}", "S", id));
+    if (meta->version) {
+        json_object_set_new(stored, ATTR_VERSION, json_pack("{ss}", "S", meta->version));
+    }
+    if (meta->request) {
+        json_object_set_new(stored, ATTR_REQUEST, json_pack("{ss}", "S", meta->request));
+    }
+    request = items_json_own(p, json_pack("{ss sO ss}", "TableName", ddb->table, "Item", stored,
+                                          "ReturnValues", "ALL_OLD"));
     if (!request) {
         return APR_ENOMEM;
     }
-    return call(&answer, diag, p, ddb, "PutItem", request);
+    expr_init(&x, p);
+    add_expressions(request, &x, condition(&x, cond));
+    if ((rv = call(&answer, diag, p, ddb, "PutItem", request)) != APR_SUCCESS) {
+        return rv;
+    }
+    *created = json_object_get(answer, "Attributes") == NULL;
+    return APR_SUCCESS;
 }
 
-apr_status_t items_ddb_get(json_t **item, items_ddb_diag_t *diag, apr_pool_t *p,
-                           const items_ddb_t *ddb, const char *id)
+apr_status_t items_ddb_get(json_t **item, items_ddb_meta_t *meta, items_ddb_diag_t *diag,
+                           apr_pool_t *p, const items_ddb_t *ddb, const char *id)
 {
     json_t *request, *answer, *attrs;
     apr_status_t rv;
 
     *item = NULL;
+    memset(meta, 0, sizeof(*meta));
     request = items_json_own(p, json_pack("{ss s{s{ss}} sb}", "TableName", ddb->table, "Key",
                                           "id", "S", id, "ConsistentRead", 1));
     if (!request) {
@@ -388,23 +511,148 @@ apr_status_t items_ddb_get(json_t **item, items_ddb_diag_t *diag, apr_pool_t *p,
     if (!attrs) {
         return ITEMS_ENOTFOUND;
     }
-    if ((rv = unmarshal_item(item, p, attrs)) != APR_SUCCESS) {
+    if ((rv = items_ddb_unmarshal_item(item, meta, p, attrs)) != APR_SUCCESS) {
         diag->message = "GetItem answered a malformed Item";
     }
     return rv;
 }
 
-apr_status_t items_ddb_scan(json_t **items, items_ddb_diag_t *diag, apr_pool_t *p,
-                            const items_ddb_t *ddb, int limit)
+/* DynamoDB's limit on each expression's length. */
+#define DDB_MAX_EXPRESSION 4096
+
+/* SET/REMOVE clauses for a merge patch at a document path; nested objects merge. */
+static apr_status_t patch_clauses(const char **set, const char **remove, const char **types,
+                                  expr_t *x, const char *path, const json_t *patch, int depth)
+{
+    const char *key, *here;
+    json_t *v, *av;
+    apr_status_t rv;
+
+    if (depth > DDB_MAX_DEPTH) {
+        return ITEMS_ETOOLARGE;
+    }
+    json_object_foreach((json_t *)patch, key, v) {
+        here = path ? apr_pstrcat(x->pool, path, ".", expr_name(x, key), NULL)
+                    : expr_name(x, key);
+        if (json_is_null(v)) {
+            *remove = *remove ? apr_pstrcat(x->pool, *remove, ", ", here, NULL) : here;
+        }
+        else if (json_is_object(v) && json_object_size(v) > 0) {
+            /* Merge into the map that must be there; else the caller merges itself. */
+            const char *is_map = apr_psprintf(x->pool, "attribute_type(%s, %s)", here,
+                                              expr_string(x, "M"));
+            *types = *types ? apr_pstrcat(x->pool, *types, " AND ", is_map, NULL) : is_map;
+            if ((rv = patch_clauses(set, remove, types, x, here, v, depth + 1)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        else {
+            if ((rv = items_ddb_marshal(&av, x->pool, v)) != APR_SUCCESS) {
+                return rv;
+            }
+            here = apr_pstrcat(x->pool, here, " = ", expr_value(x, av), NULL);
+            *set = *set ? apr_pstrcat(x->pool, *set, ", ", here, NULL) : here;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t items_ddb_update_request(json_t **request, apr_pool_t *p, const char *table,
+                                      const char *id, const json_t *patch,
+                                      const char *new_version, const items_ddb_cond_t *cond)
+{
+    const char *set = NULL, *remove = NULL, *types = NULL, *update, *cond_expr;
+    items_ddb_cond_t exists = *cond;
+    expr_t x;
+    apr_status_t rv;
+
+    *request = NULL;
+    expr_init(&x, p);
+    exists.must_exist = 1;
+    exists.must_not_exist = 0;
+    cond_expr = condition(&x, &exists);
+    if ((rv = patch_clauses(&set, &remove, &types, &x, NULL, patch, 1)) != APR_SUCCESS) {
+        return rv;
+    }
+    update = apr_psprintf(p, "SET %s = %s%s%s", expr_name(&x, ATTR_VERSION),
+                          expr_string(&x, new_version), set ? ", " : "", set ? set : "");
+    if (remove) {
+        update = apr_pstrcat(p, update, " REMOVE ", remove, NULL);
+    }
+    if (types) {
+        cond_expr = apr_pstrcat(p, cond_expr, " AND ", types, NULL);
+    }
+    if (strlen(update) > DDB_MAX_EXPRESSION || strlen(cond_expr) > DDB_MAX_EXPRESSION) {
+        return ITEMS_ETOOLARGE;
+    }
+    *request = items_json_own(p, json_pack("{ss s{s{ss}} ss ss}", "TableName", table, "Key",
+                                           "id", "S", id, "UpdateExpression", update,
+                                           "ReturnValues", "ALL_NEW"));
+    if (!*request) {
+        return APR_ENOMEM;
+    }
+    return add_expressions(*request, &x, cond_expr);
+}
+
+apr_status_t items_ddb_update(json_t **item, items_ddb_meta_t *meta, items_ddb_diag_t *diag,
+                              apr_pool_t *p, const items_ddb_t *ddb, const char *id,
+                              const json_t *patch, const char *new_version,
+                              const items_ddb_cond_t *cond)
+{
+    json_t *request, *answer;
+    apr_status_t rv;
+
+    *item = NULL;
+    memset(meta, 0, sizeof(*meta));
+    rv = items_ddb_update_request(&request, p, ddb->table, id, patch, new_version, cond);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = call(&answer, diag, p, ddb, "UpdateItem", request)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = items_ddb_unmarshal_item(item, meta, p, json_object_get(answer, "Attributes")))
+        != APR_SUCCESS) {
+        diag->message = "UpdateItem answered no or malformed Attributes";
+    }
+    return rv;
+}
+
+apr_status_t items_ddb_delete(items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                              const char *id, const items_ddb_cond_t *cond)
+{
+    items_ddb_cond_t exists = *cond;
+    json_t *request, *answer;
+    expr_t x;
+
+    exists.must_exist = 1;
+    exists.must_not_exist = 0;
+    request = items_json_own(p, json_pack("{ss s{s{ss}}}", "TableName", ddb->table, "Key", "id",
+                                          "S", id));
+    if (!request) {
+        return APR_ENOMEM;
+    }
+    expr_init(&x, p);
+    add_expressions(request, &x, condition(&x, &exists));
+    return call(&answer, diag, p, ddb, "DeleteItem", request);
+}
+
+apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag_t *diag,
+                            apr_pool_t *p, const items_ddb_t *ddb, int limit,
+                            const char *start_id)
 {
     json_t *list = items_json_own(p, json_array());
-    json_t *start_key = NULL, *request, *answer, *page, *attrs, *item;
+    json_t *start_key = NULL, *request, *answer, *page, *attrs, *item, *key_id;
+    items_ddb_meta_t meta;
     apr_status_t rv;
     size_t i;
     int pages;
 
     *items = NULL;
-    memset(diag, 0, sizeof(*diag));
+    *next_id = NULL;
+    if (start_id) {
+        start_key = items_json_own(p, json_pack("{s{ss}}", "id", "S", start_id));
+    }
     /* Scan's Limit caps items read per page, and a page also stops at 1 MB. */
     for (pages = 0; (int)json_array_size(list) < limit; pages++) {
         if (pages == DDB_MAX_SCAN_PAGES) {
@@ -424,23 +672,29 @@ apr_status_t items_ddb_scan(json_t **items, items_ddb_diag_t *diag, apr_pool_t *
             return rv;
         }
         page = json_object_get(answer, "Items");
-        if (!json_is_array(page)) {
-            diag->message = "Scan answered no Items array";
+        if (!json_is_array(page) || (int)json_array_size(page) > limit) {
+            diag->message = "Scan answered no Items array or more than asked";
             return ITEMS_EBADGATEWAY;
         }
         json_array_foreach(page, i, attrs) {
-            if ((rv = unmarshal_item(&item, p, attrs)) != APR_SUCCESS) {
+            if ((rv = items_ddb_unmarshal_item(&item, &meta, p, attrs)) != APR_SUCCESS) {
                 diag->message = "Scan answered a malformed item";
                 return rv;
             }
-            if ((int)json_array_size(list) < limit) {
-                json_array_append(list, item);
-            }
+            json_array_append(list, item);
         }
         start_key = json_object_get(answer, "LastEvaluatedKey");
         if (!start_key) {
             break;
         }
+    }
+    if (start_key) {
+        key_id = json_object_get(json_object_get(start_key, "id"), "S");
+        if (!json_is_string(key_id)) {
+            diag->message = "Scan answered a LastEvaluatedKey without a string id";
+            return ITEMS_EBADGATEWAY;
+        }
+        *next_id = json_string_value(key_id);
     }
     *items = list;
     return APR_SUCCESS;

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * DynamoDB's JSON protocol (API version 2012-08-10): request bodies,
- * AttributeValue (un)marshalling, and the translation of DynamoDB's answers
- * (HTTP status + __type) into apr_status_t.
+ * AttributeValue (un)marshalling, conditions, and the translation of
+ * DynamoDB's answers (HTTP status + __type) into apr_status_t.
+ *
+ * Stored items carry the module's own attributes next to the client's:
+ * "_version" (a random token, new on every write: the ETag) and, for items
+ * made by POST with an Idempotency-Key, "_request" (a hash of that request).
  */
 #ifndef ITEMS_DDB_H
 #define ITEMS_DDB_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 #include <jansson.h>
 
@@ -30,19 +35,61 @@ typedef struct items_ddb_diag {
     const char *aws_type;   /* short __type, e.g. "ResourceNotFoundException" */
     const char *message;    /* DynamoDB's message or the transport error */
     apr_time_t elapsed;
+    int calls;              /* DynamoDB calls made */
 } items_ddb_diag_t;
 
-/* Store a new item (it carries its "id"); ITEMS_ECONFLICT when that id exists. */
-apr_status_t items_ddb_put_new(items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
-                               const json_t *item);
+/* The module's bookkeeping on a stored item. */
+typedef struct items_ddb_meta {
+    const char *version;    /* NULL for items written by others */
+    const char *request;    /* hash of the creating request, or NULL */
+} items_ddb_meta_t;
 
-/* Fetch one item by id (consistent read); ITEMS_ENOTFOUND when absent. */
-apr_status_t items_ddb_get(json_t **item, items_ddb_diag_t *diag, apr_pool_t *p,
-                           const items_ddb_t *ddb, const char *id);
+/* A condition on a write. */
+typedef struct items_ddb_cond {
+    int must_exist;                  /* attribute_exists(id) */
+    int must_not_exist;              /* attribute_not_exists(id) */
+    const apr_array_header_t *versions; /* const char *: the current version must be one of these */
+    int unversioned;                 /* the item must have no version (written by others) */
+} items_ddb_cond_t;
 
-/* Up to limit items as a JSON array, following DynamoDB's pages as needed. */
-apr_status_t items_ddb_scan(json_t **items, items_ddb_diag_t *diag, apr_pool_t *p,
-                            const items_ddb_t *ddb, int limit);
+/*
+ * Write the whole item id (PutItem) with attrs (which hold no "id") and the
+ * given meta, under cond. *created says whether no item was there before.
+ * ITEMS_ECONFLICT when the condition failed.
+ */
+apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,
+                           const items_ddb_t *ddb, const char *id, const json_t *attrs,
+                           const items_ddb_meta_t *meta, const items_ddb_cond_t *cond);
+
+/* Fetch one item by id (consistent read), "id" first; ITEMS_ENOTFOUND when absent. */
+apr_status_t items_ddb_get(json_t **item, items_ddb_meta_t *meta, items_ddb_diag_t *diag,
+                           apr_pool_t *p, const items_ddb_t *ddb, const char *id);
+
+/*
+ * Apply a merge patch atomically (UpdateItem): members set, nulls removed,
+ * nested objects merged through document paths, a new version set; the item
+ * must exist and meet cond. *item is the item afterwards. ITEMS_ECONFLICT
+ * when a condition failed (absent item, other version, or a nested object
+ * patched onto something that is not one), ITEMS_ETOOLARGE when the patch
+ * cannot be expressed as one UpdateItem (the caller then merges itself).
+ */
+apr_status_t items_ddb_update(json_t **item, items_ddb_meta_t *meta, items_ddb_diag_t *diag,
+                              apr_pool_t *p, const items_ddb_t *ddb, const char *id,
+                              const json_t *patch, const char *new_version,
+                              const items_ddb_cond_t *cond);
+
+/* Delete the item id, which must exist and meet cond; ITEMS_ECONFLICT when not. */
+apr_status_t items_ddb_delete(items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                              const char *id, const items_ddb_cond_t *cond);
+
+/*
+ * Up to limit items as a JSON array, following DynamoDB's pages as needed,
+ * starting after start_id (NULL: from the beginning). *next_id is where the
+ * next page starts, NULL when the scan is complete.
+ */
+apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag_t *diag,
+                            apr_pool_t *p, const items_ddb_t *ddb, int limit,
+                            const char *start_id);
 
 /* --- pure parts, exposed for unit tests ------------------------------------ */
 
@@ -51,6 +98,21 @@ apr_status_t items_ddb_marshal(json_t **av, apr_pool_t *p, const json_t *value);
 
 /* A DynamoDB AttributeValue as plain JSON. ITEMS_EBADGATEWAY when av is malformed. */
 apr_status_t items_ddb_unmarshal(json_t **value, apr_pool_t *p, const json_t *av);
+
+/*
+ * A stored item (a map of AttributeValues) as the client sees it: "id" first,
+ * the module's "_" attributes taken out into *meta.
+ */
+apr_status_t items_ddb_unmarshal_item(json_t **item, items_ddb_meta_t *meta, apr_pool_t *p,
+                                      const json_t *attrs);
+
+/*
+ * The UpdateItem request for a merge patch. ITEMS_ETOOLARGE when the
+ * expressions would exceed DynamoDB's limits.
+ */
+apr_status_t items_ddb_update_request(json_t **request, apr_pool_t *p, const char *table,
+                                      const char *id, const json_t *patch,
+                                      const char *new_version, const items_ddb_cond_t *cond);
 
 /*
  * Classify a DynamoDB answer: APR_SUCCESS for 200, else the status for its

@@ -128,32 +128,27 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
     }
     curl = res;
     curl_easy_reset(curl); /* keeps the connection cache */
+    rv = APR_SUCCESS;
 
     /*
      * Every header given here is signed, even an empty "Expect:" meant to
      * suppress one; curl 7.88 sends Expect: 100-continue only for bodies over
      * 1 MiB, which DynamoDB requests never reach.
      */
-    for (h = req->headers; h && *h; h++) {
+    for (h = req->headers; h && *h && rv == APR_SUCCESS; h++) {
         added = curl_slist_append(headers, *h);
-        if (!added) {
-            curl_slist_free_all(headers);
-            headers = NULL;
-            break;
-        }
-        headers = added;
+        rv = added ? APR_SUCCESS : APR_ENOMEM;
+        headers = added ? added : headers;
     }
-    if (headers && req->creds->session_token) {
+    if (rv == APR_SUCCESS && req->creds->session_token) {
         char *line = apr_pstrcat(p, "X-Amz-Security-Token: ", req->creds->session_token, NULL);
         added = curl_slist_append(headers, line);
         memset(line, 0, strlen(line));
-        if (!added) {
-            curl_slist_free_all(headers);
-            headers = NULL;
-        }
+        rv = added ? APR_SUCCESS : APR_ENOMEM;
+        headers = added ? added : headers;
     }
-    if (!headers) {
-        rv = APR_ENOMEM;
+    if (rv != APR_SUCCESS) {
+        resp->error = "out of memory for the request headers";
         goto done;
     }
 

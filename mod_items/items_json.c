@@ -4,6 +4,13 @@
 
 #include <apr_strings.h>
 
+/* A number-text value is the string NUMBER_TAG followed by the number's text. */
+#define NUMBER_TAG "\0#"
+#define NUMBER_TAG_LEN 2
+/* ...which jansson writes as this. */
+#define DUMPED_TAG "\"\\u0000#"
+#define DUMPED_TAG_LEN 8
+
 static apr_status_t json_release(void *value)
 {
     json_decref(value);
@@ -16,6 +23,36 @@ json_t *items_json_own(apr_pool_t *p, json_t *value)
         apr_pool_cleanup_register(p, value, json_release, apr_pool_cleanup_null);
     }
     return value;
+}
+
+json_t *items_json_number(const char *text)
+{
+    size_t n = strlen(text);
+    char buf[128];
+    char *s = n + NUMBER_TAG_LEN <= sizeof(buf) ? buf : malloc(n + NUMBER_TAG_LEN);
+    json_t *v;
+
+    if (!s) {
+        return NULL;
+    }
+    memcpy(s, NUMBER_TAG, NUMBER_TAG_LEN);
+    memcpy(s + NUMBER_TAG_LEN, text, n);
+    v = json_stringn(s, n + NUMBER_TAG_LEN);
+    if (s != buf) {
+        free(s);
+    }
+    return v;
+}
+
+const char *items_json_number_text(const json_t *v)
+{
+    const char *s;
+
+    if (!json_is_string(v) || json_string_length(v) <= NUMBER_TAG_LEN) {
+        return NULL;
+    }
+    s = json_string_value(v);
+    return memcmp(s, NUMBER_TAG, NUMBER_TAG_LEN) ? NULL : s + NUMBER_TAG_LEN;
 }
 
 static int depth_exceeds(const json_t *value, int depth)
@@ -44,11 +81,131 @@ static int depth_exceeds(const json_t *value, int depth)
     return 0;
 }
 
+/* Length of the JSON number at s (RFC 8259 grammar), 0 if there is none. */
+static apr_size_t number_length(const char *s, apr_size_t n)
+{
+    apr_size_t i = 0, digits;
+
+    if (i < n && s[i] == '-') {
+        i++;
+    }
+    if (i < n && s[i] == '0') {
+        i++;
+    }
+    else {
+        for (digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+        }
+        if (!digits) {
+            return 0;
+        }
+    }
+    if (i < n && s[i] == '.') {
+        for (i++, digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+        }
+        if (!digits) {
+            return 0;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            i++;
+        }
+        for (digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+        }
+        if (!digits) {
+            return 0;
+        }
+    }
+    return i;
+}
+
+/*
+ * Rewrite every number token outside strings into a tagged string ("\u0000#...")
+ * so that jansson keeps its text. Also refuses \u0000 inside strings, which the
+ * tag reserves. NULL with *error on a malformed number or a NUL escape.
+ */
+static const char *tag_numbers(apr_size_t *out_len, const char **error, apr_pool_t *p,
+                               const char *s, apr_size_t n)
+{
+    apr_size_t i = 0, count = 0, k, len;
+    char *out, *o;
+    int in_string = 0;
+
+    for (k = 0; k < n; k++) { /* an upper bound of the number tokens */
+        if (((s[k] >= '0' && s[k] <= '9') || s[k] == '-')
+            && (k == 0 || strchr("0123456789.eE+-", s[k - 1]) == NULL)) {
+            count++;
+        }
+    }
+    out = o = apr_palloc(p, n + count * DUMPED_TAG_LEN + 1);
+    while (i < n) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\' && i + 1 < n) {
+                if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) {
+                    *error = "a string holds \\u0000, which is not allowed";
+                    return NULL;
+                }
+                *o++ = c;
+                *o++ = s[i + 1];
+                i += 2;
+                continue;
+            }
+            if (c == '"') {
+                in_string = 0;
+            }
+            *o++ = c;
+            i++;
+        }
+        else if (c == '"') {
+            in_string = 1;
+            *o++ = c;
+            i++;
+        }
+        else if ((c >= '0' && c <= '9') || c == '-') {
+            len = number_length(s + i, n - i);
+            if (!len) {
+                *error = "a number is malformed";
+                return NULL;
+            }
+            memcpy(o, DUMPED_TAG, DUMPED_TAG_LEN);
+            o += DUMPED_TAG_LEN;
+            memcpy(o, s + i, len);
+            o += len;
+            *o++ = '"';
+            i += len;
+        }
+        else {
+            *o++ = c;
+            i++;
+        }
+    }
+    *o = '\0';
+    *out_len = (apr_size_t)(o - out);
+    return out;
+}
+
+/* jansson's messages can quote input bytes: keep the client's detail valid UTF-8. */
+static const char *printable(apr_pool_t *p, const char *text)
+{
+    char *s = apr_pstrdup(p, text), *c;
+
+    for (c = s; *c; c++) {
+        if ((unsigned char)*c >= 0x80 || (unsigned char)*c < 0x20) {
+            *c = '?';
+        }
+    }
+    return s;
+}
+
 apr_status_t items_json_parse(json_t **value, const char **error, apr_pool_t *p,
                               const char *buf, apr_size_t len)
 {
     json_error_t jerr;
     json_t *parsed;
+    const char *tagged;
+    apr_size_t tagged_len;
 
     *value = NULL;
     *error = NULL;
@@ -56,11 +213,20 @@ apr_status_t items_json_parse(json_t **value, const char **error, apr_pool_t *p,
         *error = "the request body is empty";
         return ITEMS_EBADREQUEST;
     }
-    /* jansson's own depth limit is far above DynamoDB's; check ours after. */
-    parsed = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (memchr(buf, '\0', len)) {
+        *error = "malformed JSON: the body holds a NUL byte";
+        return ITEMS_EBADREQUEST;
+    }
+    tagged = tag_numbers(&tagged_len, error, p, buf, len);
+    if (!tagged) {
+        *error = apr_pstrcat(p, "malformed JSON: ", *error, NULL);
+        return ITEMS_EBADREQUEST;
+    }
+    /* jansson's own depth limit (2048) bounds its recursion; ours is checked after. */
+    parsed = json_loadb(tagged, tagged_len,
+                        JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!parsed) {
-        *error = apr_psprintf(p, "malformed JSON at line %d, column %d: %s", jerr.line,
-                              jerr.column, jerr.text);
+        *error = apr_psprintf(p, "malformed JSON: %s", printable(p, jerr.text));
         return ITEMS_EBADREQUEST;
     }
     items_json_own(p, parsed);
@@ -72,12 +238,20 @@ apr_status_t items_json_parse(json_t **value, const char **error, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t items_json_dump(const char **text, apr_size_t *len, apr_pool_t *p,
-                             const json_t *value)
+apr_status_t items_json_parse_plain(json_t **value, apr_pool_t *p, const char *buf,
+                                    apr_size_t len)
 {
-    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+    json_error_t jerr;
+
+    *value = items_json_own(p, json_loadb(buf, len, JSON_DECODE_ANY, &jerr));
+    return *value ? APR_SUCCESS : ITEMS_EBADGATEWAY;
+}
+
+static apr_status_t dump(const char **text, apr_size_t *len, apr_pool_t *p,
+                         const json_t *value, size_t flags)
+{
     size_t need = json_dumpb(value, NULL, 0, flags);
-    char *buf;
+    char *buf, *tag, *r, *w, *end;
 
     if (need == 0) {
         return APR_EGENERAL;
@@ -85,7 +259,39 @@ apr_status_t items_json_dump(const char **text, apr_size_t *len, apr_pool_t *p,
     buf = apr_palloc(p, need + 1);
     json_dumpb(value, buf, need, flags);
     buf[need] = '\0';
+    /* Number texts: "\u0000#1.50" -> 1.50 (the text never holds a quote or backslash). */
+    if ((tag = strstr(buf, DUMPED_TAG)) != NULL) {
+        end = buf + need;
+        w = tag;
+        r = tag;
+        while (r < end) {
+            if (r + DUMPED_TAG_LEN <= end && !memcmp(r, DUMPED_TAG, DUMPED_TAG_LEN)) {
+                r += DUMPED_TAG_LEN;
+                while (r < end && *r != '"') {
+                    *w++ = *r++;
+                }
+                r++;
+            }
+            else {
+                *w++ = *r++;
+            }
+        }
+        *w = '\0';
+        need = (size_t)(w - buf);
+    }
     *text = buf;
     *len = need;
     return APR_SUCCESS;
+}
+
+apr_status_t items_json_dump(const char **text, apr_size_t *len, apr_pool_t *p,
+                             const json_t *value)
+{
+    return dump(text, len, p, value, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+apr_status_t items_json_dump_sorted(const char **text, apr_size_t *len, apr_pool_t *p,
+                                    const json_t *value)
+{
+    return dump(text, len, p, value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 }

@@ -69,15 +69,16 @@ static const char *form_decode(apr_pool_t *p, const char *s, apr_size_t n)
     return out;
 }
 
-apr_status_t items_route_list_limit(int *limit, const char **error, apr_pool_t *p,
-                                    const char *args, int dflt, int max)
+apr_status_t items_route_list_query(int *limit, const char **cursor, const char **error,
+                                    apr_pool_t *p, const char *args, int dflt, int max)
 {
     const char *cur = args, *amp, *eq, *key, *val;
     apr_size_t len, i;
-    int seen = 0;
+    int seen_limit = 0;
     long n;
 
     *limit = dflt;
+    *cursor = NULL;
     *error = NULL;
     while (cur && *cur) {
         amp = strchr(cur, '&');
@@ -90,7 +91,7 @@ apr_status_t items_route_list_limit(int *limit, const char **error, apr_pool_t *
             return ITEMS_EBADREQUEST;
         }
         if (!strcmp(key, "limit")) {
-            if (seen++) {
+            if (seen_limit++) {
                 *error = "'limit' is given more than once";
                 return ITEMS_EBADREQUEST;
             }
@@ -107,11 +108,97 @@ apr_status_t items_route_list_limit(int *limit, const char **error, apr_pool_t *
             }
             *limit = (int)n;
         }
+        else if (!strcmp(key, "cursor")) {
+            if (*cursor) {
+                *error = "'cursor' is given more than once";
+                return ITEMS_EBADREQUEST;
+            }
+            if (!*val) {
+                *error = "'cursor' is empty";
+                return ITEMS_EBADREQUEST;
+            }
+            *cursor = val;
+        }
         else if (*key) {
-            *error = "unknown query parameter: only 'limit' is accepted";
+            *error = "unknown query parameter: only 'limit' and 'cursor' are accepted";
             return ITEMS_EBADREQUEST;
         }
         cur = amp ? amp + 1 : NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t items_route_parse_etags(items_route_etags_t *tags, const char **error,
+                                     apr_pool_t *p, const char *header)
+{
+    const char *s = header, *start;
+    int weak;
+
+    tags->any = 0;
+    tags->strong = apr_array_make(p, 2, sizeof(const char *));
+    tags->all = apr_array_make(p, 2, sizeof(const char *));
+    *error = NULL;
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    if (*s == '*') {
+        for (s++; *s == ' ' || *s == '\t'; s++) {
+        }
+        if (*s) {
+            *error = "'*' must stand alone in a precondition header";
+            return ITEMS_EBADREQUEST;
+        }
+        tags->any = 1;
+        return APR_SUCCESS;
+    }
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == ',') {
+            s++;
+        }
+        if (!*s) {
+            break;
+        }
+        weak = (s[0] == 'W' && s[1] == '/');
+        if (weak) {
+            s += 2;
+        }
+        if (*s != '"') {
+            *error = "an entity tag must be a quoted string, e.g. \"abc\"";
+            return ITEMS_EBADREQUEST;
+        }
+        start = ++s;
+        while (*s && *s != '"') {
+            if ((unsigned char)*s < 0x21 || *s == 0x7f) {
+                *error = "an entity tag holds a character it may not";
+                return ITEMS_EBADREQUEST;
+            }
+            s++;
+        }
+        if (*s != '"') {
+            *error = "an entity tag is not closed";
+            return ITEMS_EBADREQUEST;
+        }
+        APR_ARRAY_PUSH(tags->all, const char *) = apr_pstrmemdup(p, start, (apr_size_t)(s - start));
+        if (!weak) {
+            APR_ARRAY_PUSH(tags->strong, const char *) = APR_ARRAY_IDX(tags->all, tags->all->nelts - 1,
+                                                                        const char *);
+        }
+        s++;
+        while (*s == ' ' || *s == '\t') {
+            s++;
+        }
+        if (*s && *s != ',') {
+            *error = "entity tags must be separated by commas";
+            return ITEMS_EBADREQUEST;
+        }
+        if (tags->all->nelts > 64) {
+            *error = "too many entity tags";
+            return ITEMS_EBADREQUEST;
+        }
+    }
+    if (tags->all->nelts == 0) {
+        *error = "a precondition header is empty";
+        return ITEMS_EBADREQUEST;
     }
     return APR_SUCCESS;
 }

@@ -64,6 +64,10 @@ static const char *load_env_defaults(apr_pool_t *p)
     items_env.region_endpoint =
         apr_pstrcat(p, "https://dynamodb.", items_env.region, ".amazonaws.com", NULL);
     items_env.have_creds = items_creds_from_env(&items_env.creds, p) == APR_SUCCESS;
+    if (apr_generate_random_bytes(items_env.cursor_key, sizeof(items_env.cursor_key))
+        != APR_SUCCESS) {
+        return "cannot read random bytes for the cursor key";
+    }
     return NULL;
 }
 

@@ -8,6 +8,7 @@
 #include <http_core.h>
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 
 void *items_config_create_dir(apr_pool_t *p, char *dir)
@@ -45,6 +46,7 @@ void *items_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     c->connect_timeout = add->connect_timeout >= 0 ? add->connect_timeout : base->connect_timeout;
     c->timeout = add->timeout >= 0 ? add->timeout : base->timeout;
+    c->cursor_key = add->cursor_key ? add->cursor_key : base->cursor_key;
     return c;
 }
 
@@ -193,6 +195,23 @@ static const char *set_timeout(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_cursor_secret(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    unsigned char *key;
+    unsigned int n = 0;
+
+    if (strlen(arg) < 16) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " must be at least 16 characters (use a long random string)", NULL);
+    }
+    key = apr_palloc(cmd->pool, EVP_MAX_MD_SIZE);
+    if (!EVP_Digest(arg, strlen(arg), key, &n, EVP_sha256(), NULL) || n != 32) {
+        return "ItemsCursorSecret: cannot derive a key";
+    }
+    ((items_dir_conf_t *)dconf)->cursor_key = key;
+    return NULL;
+}
+
 #define ITEMS_CONTEXT (RSRC_CONF | ACCESS_CONF)
 
 const command_rec items_cmds[] = {
@@ -213,5 +232,8 @@ const command_rec items_cmds[] = {
                   "time allowed to connect to DynamoDB (default 3s)"),
     AP_INIT_TAKE1("ItemsTimeout", set_timeout, NULL, ITEMS_CONTEXT,
                   "time allowed for one DynamoDB call (default 10s)"),
+    AP_INIT_TAKE1("ItemsCursorSecret", set_cursor_secret, NULL, ITEMS_CONTEXT,
+                  "secret that signs list cursors, the same on every server behind one "
+                  "endpoint (default: random at each start)"),
     { NULL }
 };

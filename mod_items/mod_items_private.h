@@ -32,6 +32,7 @@ typedef struct items_dir_conf {
     apr_off_t max_body;
     apr_interval_time_t connect_timeout;
     apr_interval_time_t timeout;
+    const unsigned char *cursor_key; /* from ItemsCursorSecret */
 } items_dir_conf_t;
 
 /*
@@ -45,6 +46,8 @@ typedef struct items_env_defaults {
     const char *region_endpoint;   /* https://dynamodb.<region>.amazonaws.com */
     items_creds_t creds;
     int have_creds;
+    /* Signs pagination cursors unless ItemsCursorSecret is set: random per start. */
+    unsigned char cursor_key[32];
 } items_env_defaults_t;
 
 extern items_env_defaults_t items_env;

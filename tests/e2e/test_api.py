@@ -40,11 +40,13 @@ def test_create_returns_201_location_and_the_item(http, api, dynalite):
     assert UUID4.match(item["id"])
     assert item["name"] == "Test" and item["description"] == "Описание"
     assert r.headers["Location"] == f"/items/{item['id']}"
+    assert re.fullmatch(r'"[0-9a-f]{16}"', r.headers["ETag"])
     # Storage cross-check with a real AWS client: names and types as the module promises.
     stored = dynalite.client().get_item(TableName=TABLE, Key={"id": {"S": item["id"]}},
                                         ConsistentRead=True)["Item"]
     assert stored == {"id": {"S": item["id"]}, "name": {"S": "Test"},
-                      "description": {"S": "Описание"}}
+                      "description": {"S": "Описание"},
+                      "_version": {"S": r.headers["ETag"].strip('"')}}
 
 
 def test_create_on_the_mount_point_without_slash(http, api):
@@ -94,7 +96,18 @@ def test_create_with_chunked_body(http, api):
     (b'{"name": null}', 422, "'name' must be a string"),
     (b'{"name": "x", "description": 7}', 422, "'description' must be a string"),
     (b'{"name": "x", "id": "mine"}', 422, "'id' is assigned by the server"),
-    (b'{"name": "x", "colour": "red"}', 422, "unknown attribute"),
+    (b'{"name": "x", "_version": "1"}', 422, "reserved"),
+    (b'{"name": "x", "": 1}', 422, "must not be empty"),
+    (b'{"name": "x", "n": 1e400}', 422, "outside DynamoDB's range"),
+    (b'{"name": "x", "n": 1e-131}', 422, "outside DynamoDB's range"),
+    (b'{"name": "x", "n": 123456789012345678901234567890123456789}', 422, "significant digits"),
+    (b'{"name": "x", "n": NaN}', 400, "malformed JSON"),
+    (b'{"name": "x", "n": Infinity}', 400, "malformed JSON"),
+    (b'{"name": "x", "n": 01}', 400, "malformed JSON"),
+    (b'{"name": "x", "n": 1.}', 400, "malformed JSON"),
+    (b'{"name": "x", "n": -}', 400, "malformed JSON"),
+    (b'{"name": "x"} trailing', 400, "malformed JSON"),
+    (b'{"name": "x"}\x00', 400, "NUL"),
 ])
 def test_create_rejects_bad_bodies(http, api, dynalite, body, status, detail):
     before = len(dynalite.scan_all(TABLE))
@@ -196,8 +209,9 @@ def test_list_default_and_everything(http, api, dynalite):
     ("limit=1001", "from 1 to 1000"), ("limit=99999999999999999999", "from 1 to 1000"),
     ("limit=abc", "from 1 to 1000"), ("limit=", "from 1 to 1000"), ("limit", "from 1 to 1000"),
     ("limit=1.5", "from 1 to 1000"), ("limit=1&limit=2", "more than once"),
-    ("cursor=x", "unknown query parameter"),
     ("limit=%00", "%-escape"), ("l%69mit=0", "from 1 to 1000"),
+    ("sort=name", "unknown query parameter"), ("cursor=", "'cursor' is empty"),
+    ("cursor=x", "not one this server issued"), ("cursor=a&cursor=b", "more than once"),
 ])
 def test_list_rejects_bad_queries(http, api, query, detail):
     assert_problem(http.get(f"{api.url}/items/?{query}"), 400, detail)
@@ -209,8 +223,8 @@ def test_list_rejects_bad_queries(http, api, query, detail):
     ("DELETE", "/items/", "GET, HEAD, POST, OPTIONS"),
     ("PUT", "/items", "GET, HEAD, POST, OPTIONS"),
     ("PATCH", "/items/", "GET, HEAD, POST, OPTIONS"),
-    ("POST", "/items/abc", "GET, HEAD, OPTIONS"),
-    ("DELETE", "/items/abc", "GET, HEAD, OPTIONS"),
+    ("POST", "/items/abc", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"),
+    ("TRACE2", "/items/abc", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"),
 ])
 def test_other_methods_are_405_with_allow(http, api, method, path, allow):
     r = http.request(method, api.url + path, data=b"{}", headers=JSON)
@@ -222,7 +236,7 @@ def test_options_lists_methods(http, api):
     r = http.options(api.url + "/items/")
     assert r.status_code == 204 and r.headers["Allow"] == "GET, HEAD, POST, OPTIONS"
     r = http.options(api.url + "/items/some-id")
-    assert r.status_code == 204 and r.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert r.status_code == 204 and r.headers["Allow"] == "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
 
 
 # --- connections -----------------------------------------------------------------------------
