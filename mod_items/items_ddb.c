@@ -653,14 +653,18 @@ apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag
     if (start_id) {
         start_key = items_json_own(p, json_pack("{s{ss}}", "id", "S", start_id));
     }
-    /* Scan's Limit caps items read per page, and a page also stops at 1 MB. */
-    for (pages = 0; (int)json_array_size(list) < limit; pages++) {
+    /*
+     * Read one item more than asked: only then do we know that more remain,
+     * and a "next" link never leads to an empty page. Scan's Limit caps the
+     * items read per page, and a page also stops at 1 MB: follow pages.
+     */
+    for (pages = 0; (int)json_array_size(list) <= limit; pages++) {
         if (pages == DDB_MAX_SCAN_PAGES) {
             diag->message = "Scan did not finish within the page bound";
             return ITEMS_EBADGATEWAY;
         }
         request = items_json_own(p, json_pack("{ss si sb}", "TableName", ddb->table, "Limit",
-                                              limit - (int)json_array_size(list),
+                                              limit + 1 - (int)json_array_size(list),
                                               "ConsistentRead", 1));
         if (!request) {
             return APR_ENOMEM;
@@ -672,7 +676,7 @@ apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag
             return rv;
         }
         page = json_object_get(answer, "Items");
-        if (!json_is_array(page) || (int)json_array_size(page) > limit) {
+        if (!json_is_array(page) || (int)json_array_size(page) > limit + 1) {
             diag->message = "Scan answered no Items array or more than asked";
             return ITEMS_EBADGATEWAY;
         }
@@ -688,10 +692,13 @@ apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag
             break;
         }
     }
-    if (start_key) {
-        key_id = json_object_get(json_object_get(start_key, "id"), "S");
+    if ((int)json_array_size(list) > limit) {
+        while ((int)json_array_size(list) > limit) {
+            json_array_remove(list, json_array_size(list) - 1);
+        }
+        key_id = json_object_get(json_array_get(list, (size_t)limit - 1), "id");
         if (!json_is_string(key_id)) {
-            diag->message = "Scan answered a LastEvaluatedKey without a string id";
+            diag->message = "Scan answered an item without a string id";
             return ITEMS_EBADGATEWAY;
         }
         *next_id = json_string_value(key_id);

@@ -248,7 +248,7 @@ apr_status_t items_item_from_body(json_t **item, const char **error, apr_pool_t 
         return rv;
     }
     if (items_item_size(doc) + 2 + 36 > ITEMS_ITEM_MAX_BYTES) {
-        *error = apr_psprintf(p, "the item is larger than DynamoDB's limit of %d bytes",
+        *error = apr_psprintf(p, "the item is larger than DynamoDB's limit of 400 KB (%d bytes)",
                               ITEMS_ITEM_MAX_BYTES);
         return ITEMS_ETOOLARGE;
     }

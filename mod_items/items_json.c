@@ -138,7 +138,8 @@ static const char *tag_numbers(apr_size_t *out_len, const char **error, apr_pool
             count++;
         }
     }
-    out = o = apr_palloc(p, n + count * DUMPED_TAG_LEN + 1);
+    /* Each number gains the tag and a closing quote. */
+    out = o = apr_palloc(p, n + count * (DUMPED_TAG_LEN + 1) + 1);
     while (i < n) {
         char c = s[i];
         if (in_string) {
@@ -164,6 +165,11 @@ static const char *tag_numbers(apr_size_t *out_len, const char **error, apr_pool
             i++;
         }
         else if ((c >= '0' && c <= '9') || c == '-') {
+            /* In JSON a number never follows these; the bound above counts on it. */
+            if (i > 0 && strchr("0123456789.eE+-", s[i - 1])) {
+                *error = "a number is malformed";
+                return NULL;
+            }
             len = number_length(s + i, n - i);
             if (!len) {
                 *error = "a number is malformed";

@@ -506,9 +506,8 @@ static apr_status_t patch_in_memory(json_t **item, items_ddb_meta_t *meta, items
 
     rv = items_ddb_get(&current, &found, &q->diag, r->pool, &q->ddb, id);
     if (rv != APR_SUCCESS) {
-        return rv == ITEMS_ENOTFOUND && cond->must_exist && (cond->versions || cond->unversioned)
-                   ? ITEMS_ECONFLICT
-                   : rv;
+        /* With If-Match, an absent item fails the precondition (RFC 9110 13.1.1). */
+        return rv == ITEMS_ENOTFOUND && cond->must_exist ? ITEMS_ECONFLICT : rv;
     }
     if (cond->versions) {
         for (ok = 0, i = 0; !ok && found.version && i < cond->versions->nelts; i++) {
