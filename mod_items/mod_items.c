@@ -9,6 +9,7 @@
 #include "items_http.h"
 
 #include <apr_env.h>
+#include <openssl/evp.h>
 #include <apr_strings.h>
 #include <ap_expr.h>
 #include <ap_mpm.h>
@@ -39,6 +40,7 @@ static const char *load_env_defaults(apr_pool_t *p)
                                                  "AWS_ENDPOINT_URL_DYNAMODB",
                                                  "AWS_ENDPOINT_URL", NULL };
     const char *why;
+    char *secret = NULL;
 
     memset(&items_env, 0, sizeof(items_env));
     items_env.table = env_first(p, table_vars);
@@ -64,8 +66,15 @@ static const char *load_env_defaults(apr_pool_t *p)
     items_env.region_endpoint =
         apr_pstrcat(p, "https://dynamodb.", items_env.region, ".amazonaws.com", NULL);
     items_env.have_creds = items_creds_from_env(&items_env.creds, p) == APR_SUCCESS;
-    if (apr_generate_random_bytes(items_env.cursor_key, sizeof(items_env.cursor_key))
-        != APR_SUCCESS) {
+    /* A shared secret keeps cursors valid across servers and restarts. */
+    if (apr_env_get(&secret, "ITEMS_CURSOR_SECRET", p) == APR_SUCCESS && secret && *secret) {
+        if (strlen(secret) < 16) {
+            return "ITEMS_CURSOR_SECRET must be at least 16 characters";
+        }
+        EVP_Digest(secret, strlen(secret), items_env.cursor_key, NULL, EVP_sha256(), NULL);
+    }
+    else if (apr_generate_random_bytes(items_env.cursor_key, sizeof(items_env.cursor_key))
+             != APR_SUCCESS) {
         return "cannot read random bytes for the cursor key";
     }
     return NULL;
