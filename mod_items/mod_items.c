@@ -16,6 +16,7 @@
 #include <http_core.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <util_filter.h>
 
 items_env_defaults_t items_env;
 
@@ -148,6 +149,27 @@ static int handler_is_items(request_rec *r)
     return !err && h && !strcmp(h, ITEMS_HANDLER);
 }
 
+int items_request_is_ours(request_rec *r)
+{
+    items_dir_conf_t *c = ap_get_module_config(r->per_dir_config, &items_module);
+
+    if (r->handler && !strcmp(r->handler, ITEMS_HANDLER)) {
+        return 1;
+    }
+    if (c && c->problem_errors == 1) {
+        return 1;
+    }
+    return c && c->mount && r->uri && !strncmp(r->uri, c->mount, strlen(c->mount))
+           && handler_is_items(r);
+}
+
+static void items_insert_error_filter(request_rec *r)
+{
+    if (items_request_is_ours(r)) {
+        ap_add_output_filter(ITEMS_PROBLEM_FILTER, NULL, r, r->connection);
+    }
+}
+
 /*
  * Requests for our mount point map to no file: name them "items:" here so
  * that map_to_storage can skip the directory walk, which costs much and
@@ -185,6 +207,9 @@ static void items_register_hooks(apr_pool_t *p)
     ap_hook_translate_name(items_translate_name, after_rewrite, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(items_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(items_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(items_insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(ITEMS_PROBLEM_FILTER, items_problem_filter, NULL,
+                              AP_FTYPE_RESOURCE);
 }
 
 AP_DECLARE_MODULE(items) = {

@@ -29,6 +29,7 @@ void *items_config_create_dir(apr_pool_t *p, char *dir)
     c->max_body = -1;
     c->connect_timeout = -1;
     c->timeout = -1;
+    c->problem_errors = -1;
     return c;
 }
 
@@ -47,6 +48,7 @@ void *items_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->connect_timeout = add->connect_timeout >= 0 ? add->connect_timeout : base->connect_timeout;
     c->timeout = add->timeout >= 0 ? add->timeout : base->timeout;
     c->cursor_key = add->cursor_key ? add->cursor_key : base->cursor_key;
+    c->problem_errors = add->problem_errors >= 0 ? add->problem_errors : base->problem_errors;
     return c;
 }
 
@@ -212,6 +214,12 @@ static const char *set_cursor_secret(cmd_parms *cmd, void *dconf, const char *ar
     return NULL;
 }
 
+static const char *set_problem_errors(cmd_parms *cmd, void *dconf, int on)
+{
+    ((items_dir_conf_t *)dconf)->problem_errors = on;
+    return NULL;
+}
+
 #define ITEMS_CONTEXT (RSRC_CONF | ACCESS_CONF)
 
 const command_rec items_cmds[] = {
@@ -235,5 +243,9 @@ const command_rec items_cmds[] = {
     AP_INIT_TAKE1("ItemsCursorSecret", set_cursor_secret, NULL, ITEMS_CONTEXT,
                   "secret that signs list cursors, the same on every server behind one "
                   "endpoint (default: random at each start)"),
+    AP_INIT_FLAG("ItemsProblemErrors", set_problem_errors, NULL, ITEMS_CONTEXT,
+                 "On: errors httpd itself answers here (bad request line, oversized headers, "
+                 "auth) are application/problem+json too, not HTML (default: Off, only for "
+                 "requests that reach the items handler)"),
     { NULL }
 };

@@ -621,6 +621,55 @@ static int delete_item(items_req_t *q, const char *id)
     return send_empty(q->r, HTTP_NO_CONTENT);
 }
 
+/* --- errors httpd raises itself -------------------------------------------------------- */
+
+apr_status_t items_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const char *text, *detail;
+    apr_size_t len;
+    apr_bucket *b, *next;
+    json_t *body;
+
+    if (!f->ctx) {
+        if (r->status < 400) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        detail = apr_psprintf(r->pool, "the server answered %s to this request",
+                              ap_get_status_line(r->status));
+        body = items_json_own(r->pool, json_pack("{ss ss si ss}", "type", "about:blank",
+                                                 "title", ap_get_status_line(r->status) + 4,
+                                                 "status", r->status, "detail", detail));
+        if (!body || items_json_dump(&text, &len, r->pool, body) != APR_SUCCESS) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        f->ctx = f;
+        ap_set_content_type(r, "application/problem+json");
+        ap_set_content_length(r, (apr_off_t)len);
+        if (!r->header_only) {
+            APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_pool_create(text, len, r->pool,
+                                                               f->c->bucket_alloc));
+            b = APR_BUCKET_NEXT(APR_BRIGADE_FIRST(bb));
+        }
+        else {
+            b = APR_BRIGADE_FIRST(bb);
+        }
+    }
+    else {
+        b = APR_BRIGADE_FIRST(bb);
+    }
+    /* httpd's HTML goes; metadata (end of stream, flush) stays. */
+    for (; b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
 /* --- routing ------------------------------------------------------------------------------ */
 
 static int send_method_not_allowed(request_rec *r, const char *allow)

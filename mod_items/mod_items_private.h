@@ -9,6 +9,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <util_filter.h>
 
 #include "items_creds.h"
 
@@ -33,6 +34,7 @@ typedef struct items_dir_conf {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t timeout;
     const unsigned char *cursor_key; /* from ItemsCursorSecret */
+    int problem_errors;  /* ItemsProblemErrors: -1 unset, 0 off, 1 on */
 } items_dir_conf_t;
 
 /*
@@ -68,5 +70,12 @@ const char *items_config_check_region(const char *region);
 const char *items_config_check_table(const char *table);
 
 int items_handler(request_rec *r);
+
+/* Whether r is for the items handler (its section says SetHandler items). */
+int items_request_is_ours(request_rec *r);
+
+/* Replaces the body of errors httpd raises itself (413, 400, 401...) with problem+json. */
+apr_status_t items_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+#define ITEMS_PROBLEM_FILTER "ITEMS_PROBLEM"
 
 #endif
