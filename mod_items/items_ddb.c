@@ -81,15 +81,35 @@ apr_status_t items_ddb_marshal(json_t **av, apr_pool_t *p, const json_t *value)
     return marshal(av, p, value, 1);
 }
 
-/* DynamoDB sends numbers as text; keep it exact (it is validated as a JSON number). */
+/* Skip the decimal digits at s; NULL when there are none. */
+static const char *digits(const char *s)
+{
+    if (*s < '0' || *s > '9') {
+        return NULL;
+    }
+    while (*s >= '0' && *s <= '9') {
+        s++;
+    }
+    return s;
+}
+
+/*
+ * DynamoDB sends numbers as text; keep it exact. It is written verbatim into
+ * responses, so it must be a JSON number (RFC 8259), or the answer is malformed.
+ */
 static json_t *number_from_text(const char *s)
 {
     const char *c = (*s == '-') ? s + 1 : s;
 
-    if (!*c || strspn(c, "0123456789.eE+-") != strlen(c) || !(*c >= '0' && *c <= '9')) {
-        return NULL;
+    c = (*c == '0') ? c + 1 : digits(c);
+    if (c && *c == '.') {
+        c = digits(c + 1);
     }
-    return items_json_number(s);
+    if (c && (*c == 'e' || *c == 'E')) {
+        c++;
+        c = digits((*c == '+' || *c == '-') ? c + 1 : c);
+    }
+    return (c && !*c) ? items_json_number(s) : NULL;
 }
 
 static apr_status_t unmarshal(json_t **value, apr_pool_t *p, const json_t *av, int depth);
@@ -153,6 +173,9 @@ static apr_status_t unmarshal(json_t **value, apr_pool_t *p, const json_t *av, i
         *value = v;
     }
     else if (!strcmp(type, "NULL")) {
+        if (!json_is_true(v)) { /* DynamoDB's NULL is always {"NULL": true} */
+            return ITEMS_EBADGATEWAY;
+        }
         *value = json_null();
     }
     else if (!strcmp(type, "M")) {
@@ -248,9 +271,13 @@ apr_status_t items_ddb_status_for(const char **aws_type, const char **message, a
             *message = json_string_value(m);
         }
     }
-    /* DynamoDB refuses an item over 400 KB with a plain ValidationException. */
+    /*
+     * DynamoDB refuses an item over 400 KB with a plain ValidationException:
+     * "Item size has exceeded ..." (PutItem), "Item size to update has exceeded
+     * ..." (UpdateItem), "Expression size has exceeded ..." (4 KB expressions).
+     */
     if (*aws_type && *message && !strcmp(*aws_type, "ValidationException")
-        && strstr(*message, "size has exceeded")) {
+        && strstr(*message, "exceeded the maximum allowed size")) {
         return ITEMS_ETOOLARGE;
     }
     if (*aws_type) {

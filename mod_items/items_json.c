@@ -195,7 +195,21 @@ static const char *tag_numbers(apr_size_t *out_len, const char **error, apr_pool
 /* jansson's messages can quote input bytes: keep the client's detail valid UTF-8. */
 static const char *printable(apr_pool_t *p, const char *text)
 {
-    char *s = apr_pstrdup(p, text), *c;
+    char *s = apr_pstrdup(p, text), *c, *r, *w;
+
+    /* A quoted number is a tagged one ("\u0000#12"): show the client its own text (12). */
+    for (r = w = s; *r;) {
+        if (!strncmp(r, DUMPED_TAG, DUMPED_TAG_LEN)) {
+            for (r += DUMPED_TAG_LEN; *r && *r != '"';) {
+                *w++ = *r++;
+            }
+            r += (*r == '"');
+        }
+        else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
 
     for (c = s; *c; c++) {
         if ((unsigned char)*c >= 0x80 || (unsigned char)*c < 0x20) {

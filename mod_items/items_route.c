@@ -119,7 +119,7 @@ apr_status_t items_route_list_query(int *limit, const char **cursor, const char 
             }
             *cursor = val;
         }
-        else if (*key) {
+        else if (*key || eq) {
             *error = "unknown query parameter: only 'limit' and 'cursor' are accepted";
             return ITEMS_EBADREQUEST;
         }

@@ -167,8 +167,9 @@ class Httpd:
         pid = self.pid()
         if pid is None:
             return
+        # A graceful stop: a hard one races lingering closes in mpm_event (AH03092).
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGWINCH)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + 15
@@ -179,6 +180,7 @@ class Httpd:
                 return
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)
+        raise RuntimeError(f"httpd {pid} did not stop within 15 s")
 
     def log_text(self):
         try:
