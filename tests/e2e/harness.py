@@ -123,7 +123,8 @@ class Httpd:
         os.chmod(self.run_dir, 0o755)
         self.extra = os.path.join(self.run_dir, "extra.conf")
         with open(self.extra, "w") as f:
-            f.write(extra_conf)
+            # Short keep-alive: a graceful stop waits for idle connections to time out.
+            f.write("KeepAliveTimeout 1\n" + extra_conf)
         self.env = dict(os.environ)
         for k in ("DYNAMODB_TABLE", "AWS_DEFAULT_REGION", "AWS_REGION", "DYNAMODB_ENDPOINT_URL",
                   "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
@@ -135,6 +136,12 @@ class Httpd:
             "ITEMS_LOG_LEVEL": log_level, "ITEMS_EXTRA_CONF": self.extra,
             "ITEMS_USER": "www-data", "ITEMS_GROUP": "www-data",
         })
+        # A module built with ASan needs its runtime loaded first (make check-sanitizers).
+        preload = os.environ.get("ITEMS_HTTPD_PRELOAD")
+        if preload:
+            self.env["LD_PRELOAD"] = preload
+            self.env["ASAN_OPTIONS"] = f"detect_leaks=0:log_path={self.run_dir}/asan"
+            self.env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={self.run_dir}/ubsan"
         self.env.update(env or {})
         self.allowed_log = [re.compile(p) for p in allowed_log]
         self.error_log = os.path.join(self.run_dir, "error.log")
@@ -189,8 +196,16 @@ class Httpd:
         except OSError:
             return ""
 
-    def unexpected_log_lines(self):
+    def sanitizer_reports(self):
         out = []
+        for name in sorted(os.listdir(self.run_dir)):
+            if name.startswith(("asan.", "ubsan.")):
+                with open(os.path.join(self.run_dir, name), errors="replace") as f:
+                    out.append(f"{name}:\n{f.read()[:4000]}")
+        return out
+
+    def unexpected_log_lines(self):
+        out = self.sanitizer_reports()
         for line in self.log_text().splitlines():
             if not line.strip() or ROUTINE_LOG.search(line):
                 continue
