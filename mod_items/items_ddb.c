@@ -4,6 +4,8 @@
 #include "items_json.h"
 #include "items_status.h"
 
+#include <apr_atomic.h>
+#include <apr_general.h>
 #include <apr_strings.h>
 #include <errno.h>
 #include <stdio.h>
@@ -424,15 +426,138 @@ static void expr_init(expr_t *x, apr_pool_t *p)
 
 /* --- calls ------------------------------------------------------------------ */
 
+/*
+ * Retries. Backoff is exponential with full jitter; a per-process token budget
+ * (as the AWS SDKs keep) stops retries from multiplying load during an outage:
+ * a retry costs tokens, a call that succeeds at once gives one back.
+ */
+#define RETRY_BASE_MS 25
+#define RETRY_THROTTLE_BASE_MS 100
+#define RETRY_CAP_MS 1000
+#define BUDGET_MAX 500
+#define BUDGET_RETRY_COST 5
+#define BUDGET_TIMEOUT_COST 10
+/* An attempt is not worth starting with less time than this before the deadline. */
+#define MIN_ATTEMPT_TIME apr_time_from_msec(20)
+
+items_ddb_stats_t items_ddb_stats;
+static volatile apr_uint32_t retry_budget = BUDGET_MAX;
+/* Server time minus ours, in seconds, learnt from a "signature expired" answer. */
+static volatile apr_uint32_t clock_skew_s;
+
+void items_ddb_init(void)
+{
+    apr_atomic_set32(&retry_budget, BUDGET_MAX);
+    apr_atomic_set32(&clock_skew_s, 0);
+}
+
+static int budget_take(apr_uint32_t cost)
+{
+    apr_uint32_t have;
+
+    do {
+        have = apr_atomic_read32(&retry_budget);
+        if (have < cost) {
+            return 0;
+        }
+    } while (apr_atomic_cas32(&retry_budget, have - cost, have) != have);
+    return 1;
+}
+
+static void budget_give(void)
+{
+    apr_uint32_t have;
+
+    do {
+        have = apr_atomic_read32(&retry_budget);
+        if (have >= BUDGET_MAX) {
+            return;
+        }
+    } while (apr_atomic_cas32(&retry_budget, have + 1, have) != have);
+}
+
+static apr_interval_time_t backoff(int attempt, int throttled)
+{
+    apr_uint32_t r;
+    apr_int64_t cap = (throttled ? RETRY_THROTTLE_BASE_MS : RETRY_BASE_MS) * ((apr_int64_t)1 << (attempt < 10 ? attempt : 10));
+
+    if (cap > RETRY_CAP_MS) {
+        cap = RETRY_CAP_MS;
+    }
+    if (apr_generate_random_bytes((unsigned char *)&r, sizeof(r)) != APR_SUCCESS) {
+        r = (apr_uint32_t)apr_time_now();
+    }
+    return apr_time_from_msec(r % (apr_uint32_t)(cap + 1));
+}
+
+/* Whether a failed attempt is worth repeating: the service may answer better next time. */
+static int retryable(apr_status_t rv, const items_ddb_diag_t *diag)
+{
+    if (rv == ITEMS_EUNAVAILABLE || rv == ITEMS_ETIMEOUT) {
+        return 1;
+    }
+    /* Transport failures (reset, truncated answer) and 5xx answers; not garbled 200s. */
+    return rv == ITEMS_EBADGATEWAY && (diag->http_status == 0 || diag->http_status >= 500);
+}
+
+static int is_clock_skew(const items_ddb_diag_t *diag)
+{
+    return diag->aws_type && diag->message
+           && (!strcmp(diag->aws_type, "InvalidSignatureException")
+               || !strcmp(diag->aws_type, "RequestTimeTooSkewed"))
+           && (strstr(diag->message, "Signature expired") || strstr(diag->message, "skew")
+               || strstr(diag->message, "Skew"));
+}
+
+static apr_status_t attempt(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
+                            items_http_request_t *req, apr_time_t *server_date)
+{
+    items_http_response_t resp;
+    apr_time_t start = apr_time_now();
+    apr_status_t rv;
+
+    *answer = NULL;
+    diag->http_status = 0;
+    diag->aws_type = NULL;
+    diag->message = NULL;
+    diag->calls++;
+    apr_atomic_inc32(&items_ddb_stats.calls);
+    rv = items_http_post(&resp, p, req);
+    diag->elapsed += apr_time_now() - start;
+    diag->http_status = resp.status;
+    *server_date = resp.date;
+    if (rv != APR_SUCCESS) {
+        diag->message = resp.error;
+        diag->maybe_applied |= resp.sent;
+        return rv;
+    }
+    rv = items_ddb_status_for(&diag->aws_type, &diag->message, p, resp.status, resp.body,
+                              resp.body_len);
+    if (rv != APR_SUCCESS) {
+        if (resp.status >= 500) {
+            diag->maybe_applied = 1;
+        }
+        return rv;
+    }
+    if (items_json_parse_plain(answer, p, resp.body, resp.body_len) != APR_SUCCESS
+        || !json_is_object(*answer)) {
+        diag->message = "response body is not a JSON object";
+        *answer = NULL;
+        return ITEMS_EBADGATEWAY;
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
                          const items_ddb_t *ddb, const char *operation, const json_t *request)
 {
     const char *headers[3], *body;
     apr_size_t body_len;
     items_http_request_t req;
-    items_http_response_t resp;
-    apr_time_t start = apr_time_now();
+    apr_time_t now, server_date, start = apr_time_now();
+    apr_interval_time_t delay;
     apr_status_t rv;
+    int tries, skew_fixed = 0;
 
     *answer = NULL;
     diag->operation = operation;
@@ -459,29 +584,63 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
     req.body = body;
     req.body_len = body_len;
     req.connect_timeout = ddb->connect_timeout;
-    req.timeout = ddb->timeout;
     req.max_response = DDB_MAX_RESPONSE;
+    req.ca_file = ddb->ca_file;
 
-    diag->calls++;
-    rv = items_http_post(&resp, p, &req);
-    diag->elapsed += apr_time_now() - start;
-    diag->http_status = resp.status;
+    for (tries = 1;; tries++) {
+        now = apr_time_now();
+        req.timeout = ddb->timeout;
+        if (ddb->deadline) {
+            if (ddb->deadline - now < MIN_ATTEMPT_TIME) {
+                rv = ITEMS_ETIMEOUT;
+                diag->message = "the request's deadline passed before DynamoDB answered";
+                break;
+            }
+            if (ddb->deadline - now < req.timeout) {
+                req.timeout = ddb->deadline - now;
+            }
+        }
+        {
+            apr_int32_t skew = (apr_int32_t)apr_atomic_read32(&clock_skew_s);
+            req.sign_time = skew ? now + apr_time_from_sec(skew) : 0;
+        }
+        rv = attempt(answer, diag, p, &req, &server_date);
+        if (rv == APR_SUCCESS) {
+            if (tries == 1) {
+                budget_give();
+            }
+            break;
+        }
+        /* A clock off by minutes: take the time from the server's Date and sign again, once. */
+        if (!skew_fixed && server_date && is_clock_skew(diag)) {
+            skew_fixed = 1;
+            apr_atomic_set32(&clock_skew_s,
+                             (apr_uint32_t)(apr_int32_t)apr_time_sec(server_date - apr_time_now()));
+            continue;
+        }
+        if (rv == ITEMS_EUNAVAILABLE && diag->aws_type) {
+            apr_atomic_inc32(&items_ddb_stats.throttles);
+        }
+        if (!retryable(rv, diag) || tries >= ddb->max_attempts) {
+            break;
+        }
+        if (!budget_take(rv == ITEMS_ETIMEOUT ? BUDGET_TIMEOUT_COST : BUDGET_RETRY_COST)) {
+            apr_atomic_inc32(&items_ddb_stats.budget_exhausted);
+            break;
+        }
+        delay = backoff(tries, rv == ITEMS_EUNAVAILABLE && diag->aws_type != NULL);
+        if (ddb->deadline && apr_time_now() + delay + MIN_ATTEMPT_TIME > ddb->deadline) {
+            break;
+        }
+        apr_sleep(delay);
+        diag->retries++;
+        apr_atomic_inc32(&items_ddb_stats.retries);
+    }
     if (rv != APR_SUCCESS) {
-        diag->message = resp.error;
-        return rv;
+        apr_atomic_inc32(&items_ddb_stats.failures);
     }
-    rv = items_ddb_status_for(&diag->aws_type, &diag->message, p, resp.status, resp.body,
-                              resp.body_len);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (items_json_parse_plain(answer, p, resp.body, resp.body_len) != APR_SUCCESS
-        || !json_is_object(*answer)) {
-        diag->message = "response body is not a JSON object";
-        *answer = NULL;
-        return ITEMS_EBADGATEWAY;
-    }
-    return APR_SUCCESS;
+    apr_atomic_add32(&items_ddb_stats.time_ms, (apr_uint32_t)apr_time_as_msec(apr_time_now() - start));
+    return rv;
 }
 
 apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,

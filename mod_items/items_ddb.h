@@ -25,7 +25,10 @@ typedef struct items_ddb {
     const char *table;
     const items_creds_t *creds;
     apr_interval_time_t connect_timeout;
-    apr_interval_time_t timeout;
+    apr_interval_time_t timeout;   /* one attempt */
+    apr_time_t deadline;           /* the whole request's end (absolute), 0: none */
+    int max_attempts;              /* attempts per call, retries included (>= 1) */
+    const char *ca_file;           /* CA bundle for TLS, NULL: system default */
 } items_ddb_t;
 
 /* What happened on the wire, for the error log (never shown to clients). */
@@ -35,8 +38,21 @@ typedef struct items_ddb_diag {
     const char *aws_type;   /* short __type, e.g. "ResourceNotFoundException" */
     const char *message;    /* DynamoDB's message or the transport error */
     apr_time_t elapsed;
-    int calls;              /* DynamoDB calls made */
+    int calls;              /* DynamoDB calls made, retries included */
+    int retries;            /* of those, repeats after a failure */
+    int maybe_applied;      /* a failed attempt went out: it may have taken effect */
 } items_ddb_diag_t;
+
+/* Process-wide counters (for mod_status); read with apr_atomic_read32. */
+typedef struct items_ddb_stats {
+    volatile apr_uint32_t calls, retries, failures, throttles, budget_exhausted;
+    volatile apr_uint32_t time_ms; /* total time in DynamoDB calls, wraps */
+} items_ddb_stats_t;
+
+extern items_ddb_stats_t items_ddb_stats;
+
+/* Once per process: retry budget and clock-skew state. */
+void items_ddb_init(void);
 
 /* The module's bookkeeping on a stored item. */
 typedef struct items_ddb_meta {

@@ -2,6 +2,7 @@
 #include "items_http.h"
 #include "items_status.h"
 
+#include <apr_date.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
 #include <curl/curl.h>
@@ -13,6 +14,7 @@ typedef struct body_sink {
     apr_pool_t *pool;
     char *buf;
     apr_size_t len, cap, max;
+    apr_time_t date;
 } body_sink_t;
 
 static apr_status_t handle_create(void **resource, void *params, apr_pool_t *p)
@@ -79,6 +81,21 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* The Date header, for clock-skew correction. */
+static size_t sink_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    body_sink_t *sink = userdata;
+    size_t n = size * nmemb;
+
+    if (n > 5 && n < 128 && !strncasecmp(data, "date:", 5)) {
+        char line[128];
+        memcpy(line, data + 5, n - 5);
+        line[n - 5] = '\0';
+        sink->date = apr_date_parse_rfc(line);
+    }
+    return n;
+}
+
 static apr_status_t status_from_curl(CURLcode rc)
 {
     switch (rc) {
@@ -108,7 +125,7 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
                              const items_http_request_t *req)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    body_sink_t sink = { p, NULL, 0, 0, req->max_response };
+    body_sink_t sink = { p, NULL, 0, 0, req->max_response, 0 };
     struct curl_slist *headers = NULL, *added;
     const char *const *h;
     CURL *curl = NULL;
@@ -140,6 +157,17 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
         rv = added ? APR_SUCCESS : APR_ENOMEM;
         headers = added ? added : headers;
     }
+    if (rv == APR_SUCCESS && req->sign_time) {
+        /* curl signs with a preset X-Amz-Date: how a skewed clock is corrected. */
+        char date[32];
+        apr_time_exp_t t;
+        apr_size_t n;
+        apr_time_exp_gmt(&t, req->sign_time);
+        apr_strftime(date, &n, sizeof(date), "X-Amz-Date: %Y%m%dT%H%M%SZ", &t);
+        added = curl_slist_append(headers, date);
+        rv = added ? APR_SUCCESS : APR_ENOMEM;
+        headers = added ? added : headers;
+    }
     if (rv == APR_SUCCESS && req->creds->session_token) {
         char *line = apr_pstrcat(p, "X-Amz-Security-Token: ", req->creds->session_token, NULL);
         added = curl_slist_append(headers, line);
@@ -165,6 +193,11 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
+    if (req->ca_file) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
+    }
     curl_easy_setopt(curl, CURLOPT_AWS_SIGV4,
                      apr_pstrcat(p, "aws:amz:", req->region, ":", req->service, NULL));
     curl_easy_setopt(curl, CURLOPT_USERNAME, req->creds->access_key_id);
@@ -172,6 +205,12 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
 
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    {
+        long request_size = 0;
+        curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_size);
+        resp->sent = request_size > 0;
+    }
+    resp->date = sink.date;
     rv = status_from_curl(rc);
     if (rv != APR_SUCCESS) {
         resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
@@ -191,6 +230,7 @@ done:
     curl_easy_setopt(curl, CURLOPT_PASSWORD, "");
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
     curl_slist_free_all(headers);
     if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
         apr_reslist_release(handles, curl);

@@ -23,6 +23,8 @@ typedef struct items_http_request {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t timeout;   /* whole transfer */
     apr_size_t max_response;       /* larger response bodies fail the call */
+    const char *ca_file;           /* CA bundle for TLS peer verification, NULL: system default */
+    apr_time_t sign_time;          /* the signature's time (clock-skew corrected), 0: now */
 } items_http_request_t;
 
 typedef struct items_http_response {
@@ -30,6 +32,8 @@ typedef struct items_http_response {
     const char *body;              /* NUL-terminated, pool memory */
     apr_size_t body_len;
     const char *error;             /* transport failure in words, for the log */
+    apr_time_t date;               /* the answer's Date header, 0 when absent */
+    int sent;                      /* the request went out (a failed call may have taken effect) */
 } items_http_response_t;
 
 /*

@@ -6,8 +6,10 @@
  */
 #define ITEMS_DECLARES_MODULE
 #include "mod_items_private.h"
+#include "items_ddb.h"
 #include "items_http.h"
 
+#include <apr_atomic.h>
 #include <apr_env.h>
 #include <openssl/evp.h>
 #include <apr_strings.h>
@@ -131,6 +133,8 @@ static void items_child_init(apr_pool_t *pchild, server_rec *s)
     if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
         threads = 1;
     }
+    apr_atomic_init(pchild);
+    items_ddb_init();
     rv = items_http_init(pchild, threads);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ITEMS0004: cannot set up libcurl");

@@ -6,6 +6,7 @@
 #include <apr_uri.h>
 #include <apr_lib.h>
 #include <http_core.h>
+#include <apr_file_info.h>
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -30,6 +31,8 @@ void *items_config_create_dir(apr_pool_t *p, char *dir)
     c->connect_timeout = -1;
     c->timeout = -1;
     c->problem_errors = -1;
+    c->retries = -1;
+    c->deadline = -1;
     return c;
 }
 
@@ -49,6 +52,9 @@ void *items_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->timeout = add->timeout >= 0 ? add->timeout : base->timeout;
     c->cursor_key = add->cursor_key ? add->cursor_key : base->cursor_key;
     c->problem_errors = add->problem_errors >= 0 ? add->problem_errors : base->problem_errors;
+    c->retries = add->retries >= 0 ? add->retries : base->retries;
+    c->deadline = add->deadline >= 0 ? add->deadline : base->deadline;
+    c->ca_file = add->ca_file ? add->ca_file : base->ca_file;
     return c;
 }
 
@@ -191,9 +197,37 @@ static const char *set_timeout(cmd_parms *cmd, void *dconf, const char *arg)
     if (!strcmp(cmd->cmd->name, "ItemsConnectTimeout")) {
         c->connect_timeout = t;
     }
+    else if (!strcmp(cmd->cmd->name, "ItemsDeadline")) {
+        c->deadline = t;
+    }
     else {
         c->timeout = t;
     }
+    return NULL;
+}
+
+static const char *set_retries(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    long v;
+
+    if ((err = parse_count(cmd, &v, arg, 0, 10)) != NULL) {
+        return err;
+    }
+    ((items_dir_conf_t *)dconf)->retries = (int)v;
+    return NULL;
+}
+
+static const char *set_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t finfo;
+
+    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
+        || finfo.filetype != APR_REG) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg, "' is not a readable file", NULL);
+    }
+    ((items_dir_conf_t *)dconf)->ca_file = path;
     return NULL;
 }
 
@@ -239,7 +273,16 @@ const command_rec items_cmds[] = {
     AP_INIT_TAKE1("ItemsConnectTimeout", set_timeout, NULL, ITEMS_CONTEXT,
                   "time allowed to connect to DynamoDB (default 3s)"),
     AP_INIT_TAKE1("ItemsTimeout", set_timeout, NULL, ITEMS_CONTEXT,
-                  "time allowed for one DynamoDB call (default 10s)"),
+                  "time allowed for one attempt at a DynamoDB call (default 5s)"),
+    AP_INIT_TAKE1("ItemsDeadline", set_timeout, NULL, ITEMS_CONTEXT,
+                  "time allowed for all DynamoDB calls of one request, retries included "
+                  "(default 20s)"),
+    AP_INIT_TAKE1("ItemsRetries", set_retries, NULL, ITEMS_CONTEXT,
+                  "retries of a DynamoDB call that failed in a way worth repeating, 0 to 10 "
+                  "(default 3)"),
+    AP_INIT_TAKE1("ItemsCAFile", set_ca_file, NULL, ITEMS_CONTEXT,
+                  "CA certificates (PEM) to verify the DynamoDB endpoint with (default: the "
+                  "system's)"),
     AP_INIT_TAKE1("ItemsCursorSecret", set_cursor_secret, NULL, ITEMS_CONTEXT,
                   "secret that signs list cursors, the same on every server behind one "
                   "endpoint (default: random at each start)"),

@@ -176,6 +176,9 @@ static void ddb_target(items_ddb_t *ddb, request_rec *r, const items_dir_conf_t 
     ddb->connect_timeout =
         c->connect_timeout >= 0 ? c->connect_timeout : ITEMS_DEFAULT_CONNECT_TIMEOUT;
     ddb->timeout = c->timeout >= 0 ? c->timeout : ITEMS_DEFAULT_TIMEOUT;
+    ddb->deadline = r->request_time + (c->deadline >= 0 ? c->deadline : ITEMS_DEFAULT_DEADLINE);
+    ddb->max_attempts = 1 + (c->retries >= 0 ? c->retries : ITEMS_DEFAULT_RETRIES);
+    ddb->ca_file = c->ca_file;
 }
 
 /* The media type without parameters, compared case-insensitively. */
@@ -339,6 +342,13 @@ static int create_item(items_req_t *q)
     /* attribute_not_exists: a re-sent create can never overwrite another item. */
     cond.must_not_exist = 1;
     rv = items_ddb_put(&created, &q->diag, r->pool, &q->ddb, id, attrs, &meta, &cond);
+    if (rv == ITEMS_ECONFLICT && !key && q->diag.maybe_applied) {
+        /* A retry found the item: ours if it carries our version (the answer was lost). */
+        rv = items_ddb_get(&stored, &found, &q->diag, r->pool, &q->ddb, id);
+        rv = (rv == APR_SUCCESS && found.version && !strcmp(found.version, meta.version))
+                 ? APR_SUCCESS
+                 : ITEMS_ECONFLICT;
+    }
     if (rv == ITEMS_ECONFLICT && key) {
         rv = items_ddb_get(&stored, &found, &q->diag, r->pool, &q->ddb, id);
         if (rv == APR_SUCCESS && (!found.request || strcmp(found.request, hash))) {
@@ -437,6 +447,16 @@ static int get_item(items_req_t *q, const char *id)
     return send_json(r, HTTP_OK, "application/json", item);
 }
 
+/* Whether the item now carries version: a write of ours took effect. */
+static int ours_now(items_req_t *q, const char *id, const char *version)
+{
+    items_ddb_meta_t found;
+    json_t *item;
+
+    return items_ddb_get(&item, &found, &q->diag, q->r->pool, &q->ddb, id) == APR_SUCCESS
+           && found.version && !strcmp(found.version, version);
+}
+
 static int put_item(items_req_t *q, const char *id)
 {
     request_rec *r = q->r;
@@ -472,6 +492,10 @@ static int put_item(items_req_t *q, const char *id)
         return send_error(r, rv, error);
     }
     rv = items_ddb_put(&created, &q->diag, r->pool, &q->ddb, id, attrs, &meta, &cond);
+    if (rv == ITEMS_ECONFLICT && q->diag.maybe_applied && ours_now(q, id, meta.version)) {
+        rv = APR_SUCCESS; /* a retry of our own write, whose answer was lost */
+        created = cond.must_not_exist;
+    }
     if (rv == ITEMS_ECONFLICT) {
         return precondition_failed(r);
     }
@@ -573,6 +597,11 @@ static int patch_item(items_req_t *q, const char *id)
     }
     /* Atomic in one UpdateItem when the patch maps onto document paths. */
     rv = items_ddb_update(&item, &meta, &q->diag, r->pool, &q->ddb, id, patch, version, &cond);
+    if (rv == ITEMS_ECONFLICT && q->diag.maybe_applied
+        && items_ddb_get(&item, &meta, &q->diag, r->pool, &q->ddb, id) == APR_SUCCESS
+        && meta.version && !strcmp(meta.version, version)) {
+        rv = APR_SUCCESS; /* a retry of our own update, whose answer was lost */
+    }
     if (rv == APR_SUCCESS) {
         meta.version = version;
     }
@@ -611,6 +640,14 @@ static int delete_item(items_req_t *q, const char *id)
         return done;
     }
     rv = items_ddb_delete(&q->diag, q->r->pool, &q->ddb, id, &cond);
+    if (rv == ITEMS_ECONFLICT && q->diag.maybe_applied) {
+        /* A retry found the condition false: if the item is gone, our first attempt did it. */
+        json_t *item;
+        items_ddb_meta_t meta;
+        if (items_ddb_get(&item, &meta, &q->diag, q->r->pool, &q->ddb, id) == ITEMS_ENOTFOUND) {
+            rv = APR_SUCCESS;
+        }
+    }
     if (rv == ITEMS_ECONFLICT) {
         /* Without If-Match the only condition is that the item exists. */
         return cond.must_exist ? precondition_failed(q->r) : send_error(q->r, ITEMS_ENOTFOUND, NULL);

@@ -35,6 +35,9 @@ typedef struct items_dir_conf {
     apr_interval_time_t timeout;
     const unsigned char *cursor_key; /* from ItemsCursorSecret */
     int problem_errors;  /* ItemsProblemErrors: -1 unset, 0 off, 1 on */
+    int retries;         /* ItemsRetries, -1 unset */
+    apr_interval_time_t deadline; /* ItemsDeadline, -1 unset */
+    const char *ca_file; /* ItemsCAFile */
 } items_dir_conf_t;
 
 /*
@@ -58,7 +61,9 @@ extern items_env_defaults_t items_env;
 #define ITEMS_DEFAULT_LIST_MAX 1000
 #define ITEMS_DEFAULT_MAX_BODY (400 * 1024)
 #define ITEMS_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(3)
-#define ITEMS_DEFAULT_TIMEOUT apr_time_from_sec(10)
+#define ITEMS_DEFAULT_TIMEOUT apr_time_from_sec(5)
+#define ITEMS_DEFAULT_DEADLINE apr_time_from_sec(20)
+#define ITEMS_DEFAULT_RETRIES 3
 
 extern const command_rec items_cmds[];
 void *items_config_create_dir(apr_pool_t *p, char *dir);
