@@ -440,7 +440,8 @@ static void expr_init(expr_t *x, apr_pool_t *p)
 /* An attempt is not worth starting with less time than this before the deadline. */
 #define MIN_ATTEMPT_TIME apr_time_from_msec(20)
 
-items_ddb_stats_t items_ddb_stats;
+static items_ddb_stats_t local_stats;
+items_ddb_stats_t *items_ddb_stats = &local_stats;
 static volatile apr_uint32_t retry_budget = BUDGET_MAX;
 /* Server time minus ours, in seconds, learnt from a "signature expired" answer. */
 static volatile apr_uint32_t clock_skew_s;
@@ -521,7 +522,7 @@ static apr_status_t attempt(json_t **answer, items_ddb_diag_t *diag, apr_pool_t 
     diag->aws_type = NULL;
     diag->message = NULL;
     diag->calls++;
-    apr_atomic_inc32(&items_ddb_stats.calls);
+    apr_atomic_inc32(&items_ddb_stats->calls);
     rv = items_http_post(&resp, p, req);
     diag->elapsed += apr_time_now() - start;
     diag->http_status = resp.status;
@@ -619,13 +620,13 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
             continue;
         }
         if (rv == ITEMS_EUNAVAILABLE && diag->aws_type) {
-            apr_atomic_inc32(&items_ddb_stats.throttles);
+            apr_atomic_inc32(&items_ddb_stats->throttles);
         }
         if (!retryable(rv, diag) || tries >= ddb->max_attempts) {
             break;
         }
         if (!budget_take(rv == ITEMS_ETIMEOUT ? BUDGET_TIMEOUT_COST : BUDGET_RETRY_COST)) {
-            apr_atomic_inc32(&items_ddb_stats.budget_exhausted);
+            apr_atomic_inc32(&items_ddb_stats->budget_exhausted);
             break;
         }
         delay = backoff(tries, rv == ITEMS_EUNAVAILABLE && diag->aws_type != NULL);
@@ -634,12 +635,12 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
         }
         apr_sleep(delay);
         diag->retries++;
-        apr_atomic_inc32(&items_ddb_stats.retries);
+        apr_atomic_inc32(&items_ddb_stats->retries);
     }
     if (rv != APR_SUCCESS) {
-        apr_atomic_inc32(&items_ddb_stats.failures);
+        apr_atomic_inc32(&items_ddb_stats->failures);
     }
-    apr_atomic_add32(&items_ddb_stats.time_ms, (apr_uint32_t)apr_time_as_msec(apr_time_now() - start));
+    apr_atomic_add32(&items_ddb_stats->time_ms, (apr_uint32_t)apr_time_as_msec(apr_time_now() - start));
     return rv;
 }
 
@@ -802,6 +803,31 @@ apr_status_t items_ddb_update(json_t **item, items_ddb_meta_t *meta, items_ddb_d
         diag->message = "UpdateItem answered no or malformed Attributes";
     }
     return rv;
+}
+
+apr_status_t items_ddb_describe(const char **status, items_ddb_diag_t *diag, apr_pool_t *p,
+                                const items_ddb_t *ddb)
+{
+    json_t *request, *answer, *st;
+    apr_status_t rv;
+
+    *status = NULL;
+    request = items_json_own(p, json_pack("{ss}", "TableName", ddb->table));
+    if (!request) {
+        return APR_ENOMEM;
+    }
+    if ((rv = call(&answer, diag, p, ddb, "DescribeTable", request)) != APR_SUCCESS) {
+        return rv;
+    }
+    st = json_object_get(json_object_get(answer, "Table"), "TableStatus");
+    if (!json_is_string(st)) {
+        diag->message = "DescribeTable answered no TableStatus";
+        return ITEMS_EBADGATEWAY;
+    }
+    *status = json_string_value(st);
+    /* UPDATING tables serve reads and writes too. */
+    return strcmp(*status, "ACTIVE") && strcmp(*status, "UPDATING") ? ITEMS_EUNAVAILABLE
+                                                                   : APR_SUCCESS;
 }
 
 apr_status_t items_ddb_delete(items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,

@@ -43,13 +43,14 @@ typedef struct items_ddb_diag {
     int maybe_applied;      /* a failed attempt went out: it may have taken effect */
 } items_ddb_diag_t;
 
-/* Process-wide counters (for mod_status); read with apr_atomic_read32. */
+/* Counters of DynamoDB calls, updated atomically; read with apr_atomic_read32. */
 typedef struct items_ddb_stats {
     volatile apr_uint32_t calls, retries, failures, throttles, budget_exhausted;
     volatile apr_uint32_t time_ms; /* total time in DynamoDB calls, wraps */
 } items_ddb_stats_t;
 
-extern items_ddb_stats_t items_ddb_stats;
+/* Where the counters go: a process-local block unless the glue points it at shared memory. */
+extern items_ddb_stats_t *items_ddb_stats;
 
 /* Once per process: retry budget and clock-skew state. */
 void items_ddb_init(void);
@@ -93,6 +94,10 @@ apr_status_t items_ddb_update(json_t **item, items_ddb_meta_t *meta, items_ddb_d
                               apr_pool_t *p, const items_ddb_t *ddb, const char *id,
                               const json_t *patch, const char *new_version,
                               const items_ddb_cond_t *cond);
+
+/* DescribeTable: APR_SUCCESS when the table exists and is ACTIVE (*status says its state). */
+apr_status_t items_ddb_describe(const char **status, items_ddb_diag_t *diag, apr_pool_t *p,
+                                const items_ddb_t *ddb);
 
 /* Delete the item id, which must exist and meet cond; ITEMS_ECONFLICT when not. */
 apr_status_t items_ddb_delete(items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,

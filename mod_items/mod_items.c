@@ -94,9 +94,10 @@ static int items_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ITEMS0001: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK; /* the first of httpd's two configuration passes: stay quiet */
     }
+    items_status_post_config(pconf, s);
     if (!items_env.have_creds) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "ITEMS0002: no AWS credentials (AWS_ACCESS_KEY_ID and "
@@ -135,6 +136,7 @@ static void items_child_init(apr_pool_t *pchild, server_rec *s)
     }
     apr_atomic_init(pchild);
     items_ddb_init();
+    items_status_child_init(pchild);
     rv = items_http_init(pchild, threads);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ITEMS0004: cannot set up libcurl");
@@ -211,6 +213,8 @@ static void items_register_hooks(apr_pool_t *p)
     ap_hook_translate_name(items_translate_name, after_rewrite, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(items_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(items_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(items_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    items_status_register_hooks();
     ap_hook_insert_error_filter(items_insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(ITEMS_PROBLEM_FILTER, items_problem_filter, NULL,
                               AP_FTYPE_RESOURCE);

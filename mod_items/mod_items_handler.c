@@ -154,8 +154,7 @@ static json_t *item_with_id(apr_pool_t *p, const char *id, const json_t *attrs)
     return NULL;
 }
 
-/* The effective DynamoDB target of this request: directives, else environment. */
-static void ddb_target(items_ddb_t *ddb, request_rec *r, const items_dir_conf_t *c)
+void items_ddb_target(items_ddb_t *ddb, request_rec *r, const items_dir_conf_t *c)
 {
     ddb->table = c->table ? c->table : items_env.table;
     ddb->region = c->region ? c->region : items_env.region;
@@ -737,6 +736,8 @@ static const char *relative_path(request_rec *r, const items_dir_conf_t *c)
     return r->path_info ? r->path_info : "";
 }
 
+static int dispatch(items_req_t *q, const items_route_t *route);
+
 int items_handler(request_rec *r)
 {
     items_req_t q;
@@ -744,6 +745,7 @@ int items_handler(request_rec *r)
     const char *error, *rel;
     apr_size_t n;
     apr_status_t rv;
+    int rc;
 
     if (!r->handler || strcmp(r->handler, ITEMS_HANDLER)) {
         return DECLINED;
@@ -754,20 +756,30 @@ int items_handler(request_rec *r)
     rel = relative_path(r, q.conf);
     rv = items_route_parse(&route, &error, r->pool, rel);
     if (rv != APR_SUCCESS) {
-        return send_error(r, rv, error);
+        rc = send_error(r, rv, error);
+        items_status_count(r, &q.diag);
+        return rc;
     }
     /* The collection as requested, for Location and Link. */
     n = strlen(r->uri) - strlen(rel);
     q.collection = apr_pstrmemdup(r->pool, r->uri, n);
-    ddb_target(&q.ddb, r, q.conf);
+    items_ddb_target(&q.ddb, r, q.conf);
+    rc = dispatch(&q, &route);
+    items_status_count(r, &q.diag);
+    return rc;
+}
 
-    switch (route.kind) {
+static int dispatch(items_req_t *q, const items_route_t *route)
+{
+    request_rec *r = q->r;
+
+    switch (route->kind) {
     case ITEMS_ROUTE_COLLECTION:
         switch (r->method_number) {
         case M_GET:
-            return list_items(&q);
+            return list_items(q);
         case M_POST:
-            return create_item(&q);
+            return create_item(q);
         case M_OPTIONS:
             return send_options(r, ALLOW_COLLECTION);
         default:
@@ -776,13 +788,13 @@ int items_handler(request_rec *r)
     case ITEMS_ROUTE_ITEM:
         switch (r->method_number) {
         case M_GET:
-            return get_item(&q, route.id);
+            return get_item(q, route->id);
         case M_PUT:
-            return put_item(&q, route.id);
+            return put_item(q, route->id);
         case M_PATCH:
-            return patch_item(&q, route.id);
+            return patch_item(q, route->id);
         case M_DELETE:
-            return delete_item(&q, route.id);
+            return delete_item(q, route->id);
         case M_OPTIONS:
             return send_options(r, ALLOW_ITEM);
         default:

@@ -12,6 +12,7 @@
 #include <util_filter.h>
 
 #include "items_creds.h"
+#include "items_ddb.h"
 
 /* mod_items.c gets this from AP_DECLARE_MODULE. */
 #ifndef ITEMS_DECLARES_MODULE
@@ -75,6 +76,26 @@ const char *items_config_check_region(const char *region);
 const char *items_config_check_table(const char *table);
 
 int items_handler(request_rec *r);
+
+/* The DynamoDB target of a request: directives, else the environment. */
+void items_ddb_target(items_ddb_t *ddb, request_rec *r, const items_dir_conf_t *c);
+
+/* --- mod_items_status.c: counters shared by all children, health, mod_status ---------- */
+
+#define ITEMS_HEALTH_HANDLER "items-health"
+
+typedef struct items_counters {
+    items_ddb_stats_t ddb;
+    volatile apr_uint32_t requests;
+    volatile apr_uint32_t responses[6]; /* by status class: [2] = 2xx ... [5] = 5xx */
+} items_counters_t;
+
+apr_status_t items_status_post_config(apr_pool_t *pconf, server_rec *s);
+apr_status_t items_status_child_init(apr_pool_t *pchild);
+void items_status_register_hooks(void);
+/* Count a response of the items handler and leave its DynamoDB figures in r->notes. */
+void items_status_count(request_rec *r, const items_ddb_diag_t *diag);
+int items_health_handler(request_rec *r);
 
 /* Whether r is for the items handler (its section says SetHandler items). */
 int items_request_is_ours(request_rec *r);
