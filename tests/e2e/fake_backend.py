@@ -6,9 +6,14 @@ import threading
 
 
 class FakeBackend:
-    def __init__(self, status=200, body=b"{}", mode="answer", content_type="application/x-amz-json-1.0"):
+    def __init__(self, status=200, body=b"{}", mode="answer", content_type="application/x-amz-json-1.0",
+                 clock_offset=0):
         self.status, self.body, self.mode, self.content_type = status, body, mode, content_type
+        # mode "clock": a server whose clock runs clock_offset seconds ahead and refuses
+        # signatures more than 5 minutes off it, as DynamoDB does.
+        self.clock_offset = clock_offset
         self.requests = 0
+        self.amz_dates = []
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
@@ -54,10 +59,13 @@ class FakeBackend:
             data += chunk
         head, _, rest = data.partition(b"\r\n\r\n")
         length = 0
+        self._dates = []
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value.strip())
+            if name.strip().lower() == b"x-amz-date":
+                self._dates.append(value.strip().decode())
         while len(rest) < length:
             chunk = conn.recv(65536)
             if not chunk:
@@ -77,6 +85,9 @@ class FakeBackend:
                 if self.mode == "garbage":
                     conn.sendall(b"\x00\x01 this is not HTTP \r\n\r\n")
                     return
+                if self.mode == "clock":
+                    self._answer_clock(conn)
+                    continue
                 reason = {200: "OK", 400: "Bad Request", 500: "Internal Server Error",
                           503: "Service Unavailable"}.get(self.status, "X")
                 conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
@@ -89,3 +100,25 @@ class FakeBackend:
                 conn.close()
             except OSError:
                 pass
+
+    def _answer_clock(self, conn):
+        import datetime
+        import email.utils
+        now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.clock_offset)
+        self.amz_dates.append(list(self._dates))
+        ok = False
+        if self._dates:
+            signed = datetime.datetime.strptime(self._dates[0], "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=datetime.timezone.utc)
+            ok = abs((now - signed).total_seconds()) <= 300
+        if ok:
+            status, body = b"200 OK", b'{"Item": {"id": {"S": "abc"}, "name": {"S": "on time"}}}'
+        else:
+            status = b"400 Bad Request"
+            body = (b'{"__type":"com.amazon.coral.service#InvalidSignatureException",'
+                    b'"message":"Signature expired: ' + self._dates[0].encode() +
+                    b' is now earlier than ... (+5 min.)"}')
+        date = email.utils.format_datetime(now, usegmt=True).encode()
+        conn.sendall(b"HTTP/1.1 " + status + b"\r\nDate: " + date +
+                     b"\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: %d\r\n\r\n"
+                     % len(body) + body)

@@ -254,3 +254,24 @@ def test_server_survives_a_client_that_hangs_up(api, http):
         s.sendall(b"POST /items/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: 1000\r\n\r\n{\"name\":")
     assert http.get(f"{api.url}/items/?limit=1").status_code == 200
+
+
+def test_thousands_of_concurrent_requests_reuse_backend_connections(api, front):
+    import concurrent.futures
+    import requests
+
+    before = front.connections
+
+    def worker(n):
+        codes = []
+        with requests.Session() as s:
+            for i in range(125):
+                codes.append(s.get(f"{api.url}/items/{uuid.uuid4()}").status_code)
+        return codes
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = [c for batch in pool.map(worker, range(16)) for c in batch]
+    assert codes == [404] * 2000
+    # Never more backend connections than requests in flight (16 here), per child.
+    opened = front.connections - before
+    assert opened <= 2 * 16, opened

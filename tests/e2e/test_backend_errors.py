@@ -141,3 +141,39 @@ def test_secrets_never_reach_the_log(front, make_httpd, http):
     assert harness.SECRET_KEY not in log
     assert harness.SESSION_TOKEN not in log
     assert harness.ACCESS_KEY not in log
+
+
+def test_clock_skew_is_corrected_from_the_server_date(front, make_httpd, http):
+    # DynamoDB's clock is an hour ahead of ours: the first signature is refused as expired,
+    # the module takes the time from the answer's Date header and signs again, once.
+    fake = FakeBackend(mode="clock", clock_offset=3600).start()
+    try:
+        h = serve_against(make_httpd, front, fake.url, [])
+        r = http.get(h.url + "/items/abc")
+        assert r.status_code == 200, r.text
+        assert r.json() == {"id": "abc", "name": "on time"}
+        assert fake.requests == 2
+        # The corrected time sticks: the next request on that child signs right at once.
+        assert len(fake.amz_dates[1]) >= 1 and len(set(fake.amz_dates[1])) == 1
+        for _ in range(4):
+            assert http.get(h.url + "/items/abc").status_code == 200
+        assert fake.requests <= 2 + 4 + 1  # at most one more correction (the other child)
+    finally:
+        fake.stop()
+
+
+def test_retries_are_bounded_then_503(front, make_httpd, http):
+    # Throttled on every attempt: ItemsRetries bounds the attempts, then 503 + Retry-After.
+    from fake_backend import FakeBackend as Fake
+    body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+                       "message": "slow down"}).encode()
+    fake = Fake(status=400, body=body).start()
+    try:
+        h = serve_against(make_httpd, front, fake.url,
+                          [r"ITEMS0201: DynamoDB GetItem failed .* ThrottlingException"],
+                          extra="<Location /items>\nItemsRetries 2\n</Location>\n")
+        r = http.get(h.url + "/items/abc")
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+        assert fake.requests == 3  # one attempt and two retries
+    finally:
+        fake.stop()
