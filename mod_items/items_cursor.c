@@ -70,7 +70,8 @@ apr_status_t items_cursor_decode(const char **last_id, apr_pool_t *p, const unsi
     char *id;
 
     *last_id = NULL;
-    if (len < 24 || len > ((MAC_LEN + MAX_ID) * 4 + 2) / 3 || len % 4 == 1
+    /* 17 bytes at least (a MAC and one byte of id): 23 characters */
+    if (len < 23 || len > ((MAC_LEN + MAX_ID) * 4 + 2) / 3 || len % 4 == 1
         || strlen(table) > 256) {
         return ITEMS_EBADREQUEST;
     }
