@@ -322,7 +322,7 @@ class _ClientConnection:
         if req.version == "HTTP/1.0":
             req.keep_alive = "keep-alive" in connection
         else:
-            req.keep_alive = False
+            req.keep_alive = "close" not in connection
         req.amz_target = req.header("X-Amz-Target")
         req.operation = req.amz_target.rsplit(".", 1)[-1] if req.amz_target else None
         expect = (req.header("Expect") or "").lower() == "100-continue"
