@@ -498,7 +498,7 @@ static int retryable(apr_status_t rv, const items_ddb_diag_t *diag)
         return 1;
     }
     /* Transport failures (reset, truncated answer) and 5xx answers; not garbled 200s. */
-    return rv == ITEMS_EBADGATEWAY && (diag->http_status == 0 || diag->http_status >= 500);
+    return rv == ITEMS_EBADGATEWAY && (diag->transport_error || diag->http_status >= 500);
 }
 
 static int is_clock_skew(const items_ddb_diag_t *diag)
@@ -526,6 +526,8 @@ static apr_status_t attempt(json_t **answer, items_ddb_diag_t *diag, apr_pool_t 
     rv = items_http_post(&resp, p, req);
     diag->elapsed += apr_time_now() - start;
     diag->http_status = resp.status;
+    diag->maybe_applied |= resp.resent;
+    diag->transport_error = rv != APR_SUCCESS;
     *server_date = resp.date;
     if (rv != APR_SUCCESS) {
         diag->message = resp.error;

@@ -40,7 +40,9 @@ typedef struct items_ddb_diag {
     apr_time_t elapsed;
     int calls;              /* DynamoDB calls made, retries included */
     int retries;            /* of those, repeats after a failure */
-    int maybe_applied;      /* a failed attempt went out: it may have taken effect */
+    int maybe_applied;      /* an attempt may have taken effect although it failed, or went
+                               out twice: a condition failure may be our own doing */
+    int transport_error;    /* the last attempt failed below HTTP (reset, truncated, timeout) */
 } items_ddb_diag_t;
 
 /* Counters of DynamoDB calls, updated atomically; read with apr_atomic_read32. */

@@ -131,7 +131,8 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
     CURL *curl = NULL;
     CURLcode rc;
     apr_status_t rv;
-    void *res;
+    void *res, *warm = NULL;
+    long connects = 0;
 
     memset(resp, 0, sizeof(*resp));
     if (!handles) {
@@ -144,6 +145,8 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
         return ITEMS_EUNAVAILABLE;
     }
     curl = res;
+    /* Whether the handle's last transfer left a kept-alive connection (see resent). */
+    curl_easy_getinfo(curl, CURLINFO_PRIVATE, &warm);
     curl_easy_reset(curl); /* keeps the connection cache */
     rv = APR_SUCCESS;
 
@@ -211,6 +214,13 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
         resp->sent = request_size > 0;
     }
     resp->date = sink.date;
+    /*
+     * A transfer that had a kept-alive connection yet connected anew either found
+     * it closed (nothing sent) or lost it after sending and sent again: assume the
+     * worse, so that writes check what happened.
+     */
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
+    resp->resent = warm && connects > 0;
     rv = status_from_curl(rc);
     if (rv != APR_SUCCESS) {
         resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
@@ -231,12 +241,136 @@ done:
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(curl, CURLOPT_PRIVATE, rv == APR_SUCCESS ? (void *)curl : NULL);
     curl_slist_free_all(headers);
     if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
         apr_reslist_release(handles, curl);
     }
     else {
         /* A failed transfer may leave a half-dead connection: start afresh. */
+        apr_reslist_invalidate(handles, curl);
+    }
+    return rv;
+}
+
+/* --- unsigned calls (credential providers) ---------------------------------- */
+
+/* Metadata endpoints are on this host or link-local: a proxy must never see them. */
+static int host_is_local(const char *url)
+{
+    static const char *const prefixes[] = { "127.", "169.254.", "localhost", "[::1]",
+                                            "[fd00:ec2::", NULL };
+    const char *host = strstr(url, "://");
+    const char *const *pre;
+
+    if (!host) {
+        return 0;
+    }
+    host += 3;
+    for (pre = prefixes; *pre; pre++) {
+        if (!strncmp(host, *pre, strlen(*pre))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t items_http_call(items_http_response_t *resp, apr_pool_t *p, const char *method,
+                             const items_http_request_t *req)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    body_sink_t sink = { p, NULL, 0, 0, req->max_response, 0 };
+    struct curl_slist *headers = NULL, *added, *s;
+    const char *const *h;
+    int pooled = handles != NULL;
+    CURL *curl = NULL;
+    CURLcode rc;
+    apr_status_t rv;
+    void *res;
+
+    memset(resp, 0, sizeof(*resp));
+    if (pooled) {
+        if (apr_reslist_acquire(handles, &res) != APR_SUCCESS) {
+            resp->error = "no HTTP handle available";
+            return ITEMS_EUNAVAILABLE;
+        }
+        curl = res;
+        curl_easy_reset(curl);
+    }
+    else if ((curl = curl_easy_init()) == NULL) {
+        resp->error = "cannot create an HTTP handle";
+        return APR_ENOMEM;
+    }
+
+    rv = APR_SUCCESS;
+    for (h = req->headers; h && *h && rv == APR_SUCCESS; h++) {
+        added = curl_slist_append(headers, *h);
+        rv = added ? APR_SUCCESS : APR_ENOMEM;
+        headers = added ? added : headers;
+    }
+    if (rv != APR_SUCCESS) {
+        resp->error = "out of memory for the request headers";
+        goto done;
+    }
+
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, to_ms(req->connect_timeout));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, to_ms(req->timeout));
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    if (host_is_local(req->url)) {
+        curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    }
+    if (!strcmp(method, "GET")) {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
+    else {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        if (strcmp(method, "POST")) {
+            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+        }
+    }
+
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    rv = status_from_curl(rc);
+    if (rv != APR_SUCCESS) {
+        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
+                                   (int)rc);
+    }
+    else {
+        resp->body = sink.buf ? sink.buf : "";
+        resp->body_len = sink.len;
+        if (sink.buf) {
+            sink.buf[sink.len] = '\0';
+        }
+    }
+
+done:
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+    for (s = headers; s; s = s->next) {
+        volatile char *c = s->data;
+        while (*c) {
+            *c++ = '\0';
+        }
+    }
+    curl_slist_free_all(headers);
+    if (!pooled) {
+        curl_easy_cleanup(curl);
+    }
+    else if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
+        apr_reslist_release(handles, curl);
+    }
+    else {
         apr_reslist_invalidate(handles, curl);
     }
     return rv;

@@ -34,6 +34,8 @@ typedef struct items_http_response {
     const char *error;             /* transport failure in words, for the log */
     apr_time_t date;               /* the answer's Date header, 0 when absent */
     int sent;                      /* the request went out (a failed call may have taken effect) */
+    int resent;                    /* curl may have sent it twice: a kept-alive connection died
+                                      under it and it retried on a new one by itself */
 } items_http_response_t;
 
 /*
@@ -49,6 +51,19 @@ apr_status_t items_http_init(apr_pool_t *pchild, int max_handles);
  * when the answer broke off, was garbled or too large.
  */
 apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
+                             const items_http_request_t *req);
+
+/*
+ * An unsigned call, for the credential providers (instance metadata, the
+ * container credentials endpoint, STS): method is "GET", "PUT" or "POST";
+ * req->url, headers, body (PUT and POST), timeouts and max_response are used,
+ * req->creds, region and service are not (nothing is signed). Uses the handle
+ * pool when items_http_init() ran in this process, else a handle of its own
+ * (httpd's parent process at startup). Link-local and loopback hosts are never
+ * reached through a proxy. Header lines are wiped from memory after the call
+ * (they may carry tokens). Same return values as items_http_post().
+ */
+apr_status_t items_http_call(items_http_response_t *resp, apr_pool_t *p, const char *method,
                              const items_http_request_t *req);
 
 #endif

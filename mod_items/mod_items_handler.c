@@ -341,8 +341,8 @@ static int create_item(items_req_t *q)
     /* attribute_not_exists: a re-sent create can never overwrite another item. */
     cond.must_not_exist = 1;
     rv = items_ddb_put(&created, &q->diag, r->pool, &q->ddb, id, attrs, &meta, &cond);
-    if (rv == ITEMS_ECONFLICT && !key && q->diag.maybe_applied) {
-        /* A retry found the item: ours if it carries our version (the answer was lost). */
+    if (rv == ITEMS_ECONFLICT && !key) {
+        /* A repeat found the item: ours if it carries our version (the answer was lost). */
         rv = items_ddb_get(&stored, &found, &q->diag, r->pool, &q->ddb, id);
         rv = (rv == APR_SUCCESS && found.version && !strcmp(found.version, meta.version))
                  ? APR_SUCCESS
@@ -491,7 +491,7 @@ static int put_item(items_req_t *q, const char *id)
         return send_error(r, rv, error);
     }
     rv = items_ddb_put(&created, &q->diag, r->pool, &q->ddb, id, attrs, &meta, &cond);
-    if (rv == ITEMS_ECONFLICT && q->diag.maybe_applied && ours_now(q, id, meta.version)) {
+    if (rv == ITEMS_ECONFLICT && ours_now(q, id, meta.version)) {
         rv = APR_SUCCESS; /* a retry of our own write, whose answer was lost */
         created = cond.must_not_exist;
     }
@@ -596,7 +596,7 @@ static int patch_item(items_req_t *q, const char *id)
     }
     /* Atomic in one UpdateItem when the patch maps onto document paths. */
     rv = items_ddb_update(&item, &meta, &q->diag, r->pool, &q->ddb, id, patch, version, &cond);
-    if (rv == ITEMS_ECONFLICT && q->diag.maybe_applied
+    if (rv == ITEMS_ECONFLICT
         && items_ddb_get(&item, &meta, &q->diag, r->pool, &q->ddb, id) == APR_SUCCESS
         && meta.version && !strcmp(meta.version, version)) {
         rv = APR_SUCCESS; /* a retry of our own update, whose answer was lost */

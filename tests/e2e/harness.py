@@ -24,6 +24,9 @@ HTTPD = shutil.which("apache2", path="/usr/sbin:/usr/bin:" + os.environ.get("PAT
     or shutil.which("httpd")
 MODULES_DIR = os.environ.get("ITEMS_MODULES_DIR", "/usr/lib/apache2/modules")
 DYNALITE = os.path.join(ROOT, "node_modules", ".bin", "dynalite")
+# The OpenAPI document and the /docs page (docs/), and Swagger UI's files (npm swagger-ui-dist).
+DOCS_DIR = os.path.join(ROOT, "docs")
+SWAGGER_UI_DIR = os.path.join(ROOT, "node_modules", "swagger-ui-dist")
 
 # Credentials the module signs with in the tests: a secret with '/' and '+', and a token.
 ACCESS_KEY = "AKIAITEMSTEST0000001"
@@ -70,124 +73,24 @@ class Dynalite:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-    def client(self):
-        """A real AWS SDK client straight to dynalite (no module, no front)."""
-        return boto3.client(
-            "dynamodb", endpoint_url=self.url, region_name=REGION,
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-            aws_session_token=SESSION_TOKEN,
-            config=botocore.config.Config(retries={"max_attempts": 1}))
-
-    def create_table(self, name):
-        c = self.client()
-        c.create_table(TableName=name,
-                       KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                       AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                       BillingMode="PAY_PER_REQUEST")
-        c.get_waiter("table_exists").wait(TableName=name,
-                                          WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
-
-    def scan_all(self, table):
-        c = self.client()
-        items, kwargs = [], {"TableName": table, "ConsistentRead": True}
-        while True:
-            page = c.scan(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-# Error-log lines that are part of a normal start and stop.
-ROUTINE_LOG = re.compile(
-    r"AH00489|AH00094|AH00491|AH00492|AH00493|AH00169|AH00558|ITEMS0003|"
-    r"\[(?:[a-z_]+:)?(?:debug|info|notice|trace\d)\]")
-
-
-class Httpd:
-    """httpd (mpm_event) loading the built module from conf/httpd.conf."""
-
-    def __init__(self, env=None, extra_conf="", log_level="warn items:debug",
-                 allowed_log=()):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.run_dir = tempfile.mkdtemp(prefix="items-httpd-")
-        os.chmod(self.run_dir, 0o755)
-        self.extra = os.path.join(self.run_dir, "extra.conf")
-        with open(self.extra, "w") as f:
-            # Short keep-alive: a graceful stop waits for idle connections to time out.
-            f.write("KeepAliveTimeout 1\n" + extra_conf)
-        self.env = dict(os.environ)
-        for k in ("DYNAMODB_TABLE", "AWS_DEFAULT_REGION", "AWS_REGION", "DYNAMODB_ENDPOINT_URL",
-                  "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-                  "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            self.env.pop(k, None)
-        self.env.update({
-            "ITEMS_MODULE": MODULE, "ITEMS_MODULES_DIR": MODULES_DIR,
-            "ITEMS_LISTEN": f"127.0.0.1:{self.port}", "ITEMS_RUN_DIR": self.run_dir,
-            "ITEMS_LOG_LEVEL": log_level, "ITEMS_EXTRA_CONF": self.extra,
-            "ITEMS_USER": "www-data", "ITEMS_GROUP": "www-data",
-        })
-        # A module built with ASan needs its runtime loaded first (make check-sanitizers).
-        preload = os.environ.get("ITEMS_HTTPD_PRELOAD")
-        if preload:
-            self.env["LD_PRELOAD"] = preload
-            self.env["ASAN_OPTIONS"] = f"detect_leaks=0:log_path={self.run_dir}/asan"
-            self.env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={self.run_dir}/ubsan"
-        self.env.update(env or {})
-        self.allowed_log = [re.compile(p) for p in allowed_log]
-        self.error_log = os.path.join(self.run_dir, "error.log")
-
-    def command(self, *args):
-        return [HTTPD, "-f", HTTPD_CONF, *args]
-
-    def configtest(self):
-        return subprocess.run(self.command("-t"), env=self.env, capture_output=True, text=True,
-                              timeout=30)
-
-    def start(self):
-        if not os.path.exists(MODULE):
-            raise RuntimeError(f"{MODULE} is missing: run scripts/build")
-        res = subprocess.run(self.command("-k", "start"), env=self.env, capture_output=True,
-                             text=True, timeout=30)
-        if res.returncode != 0:
-            raise RuntimeError(f"httpd did not start: {res.stderr}{self.log_text()}")
-        wait_for_port(self.port)
-        return self
-
-    def pid(self):
-        try:
-            with open(os.path.join(self.run_dir, "httpd.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-
-    def stop(self):
+        """Graceful stop (a hard one races lingering closes in mpm_event, AH03092); if
+        httpd has not gone after a while, SIGTERM, then SIGKILL, noted as a problem."""
         pid = self.pid()
         if pid is None:
             return
-        # A graceful stop: a hard one races lingering closes in mpm_event (AH03092).
-        try:
-            os.kill(pid, signal.SIGWINCH)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        for sig, wait in ((signal.SIGWINCH, 12), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
             try:
-                os.kill(pid, 0)
+                os.kill(pid, sig)
             except ProcessLookupError:
                 return
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
-        raise RuntimeError(f"httpd {pid} did not stop within 15 s")
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.05)
+            self.stop_problems.append(f"httpd {pid} still running {wait}s after signal {sig}")
 
     def log_text(self):
         try:
@@ -205,7 +108,7 @@ class Httpd:
         return out
 
     def unexpected_log_lines(self):
-        out = self.sanitizer_reports()
+        out = self.sanitizer_reports() + self.stop_problems
         for line in self.log_text().splitlines():
             if not line.strip() or ROUTINE_LOG.search(line):
                 continue
