@@ -24,6 +24,14 @@ WORKDIR /src
 COPY . .
 RUN bash scripts/build
 
+# --- docs: Swagger UI's files (npm swagger-ui-dist), as package-lock.json pins them ----
+# Only its served files reach the image (with its licence); no install script runs.
+FROM node:20-bookworm-slim AS docs
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
+    && test -f node_modules/swagger-ui-dist/swagger-ui-bundle.js
+
 # --- runtime: httpd, the module's shared libraries, nothing to compile with ----
 FROM debian:bookworm-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
@@ -42,6 +50,16 @@ RUN apt-get update \
 
 COPY --from=build /src/build/.libs/mod_items.so /usr/lib/apache2/modules/mod_items.so
 COPY conf/httpd.conf /etc/mod_items/httpd.conf
+# The OpenAPI document (/openapi.json) and the Swagger UI page (/docs/).
+COPY docs/openapi.json /usr/share/mod_items/docs/openapi.json
+COPY docs/ui/index.html /usr/share/mod_items/docs/ui/index.html
+COPY --from=docs /src/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+    /src/node_modules/swagger-ui-dist/swagger-ui.css \
+    /src/node_modules/swagger-ui-dist/favicon-16x16.png \
+    /src/node_modules/swagger-ui-dist/favicon-32x32.png \
+    /src/node_modules/swagger-ui-dist/LICENSE \
+    /src/node_modules/swagger-ui-dist/NOTICE \
+    /usr/share/mod_items/swagger-ui/
 
 # conf/httpd.conf reads these; override any of them with `docker run -e`.
 # ITEMS_EXTRA_CONF: mount further directives (ItemsTable, LogLevel, ...) as
@@ -54,7 +72,9 @@ ENV ITEMS_MODULE=/usr/lib/apache2/modules/mod_items.so \
     ITEMS_LOG_LEVEL=warn \
     ITEMS_EXTRA_CONF=/etc/mod_items/conf.d/*.conf \
     ITEMS_USER=items \
-    ITEMS_GROUP=items
+    ITEMS_GROUP=items \
+    ITEMS_DOCS_DIR=/usr/share/mod_items/docs \
+    ITEMS_SWAGGER_UI_DIR=/usr/share/mod_items/swagger-ui
 
 USER 10001:10001
 EXPOSE 8080

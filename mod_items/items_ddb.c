@@ -580,6 +580,7 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
 
     memset(&req, 0, sizeof(req));
     req.url = ddb->endpoint;
+    req.host = ddb->host;
     req.region = ddb->region;
     req.service = "dynamodb";
     req.creds = ddb->creds;

@@ -21,6 +21,7 @@
 /* Where and how to reach one table. */
 typedef struct items_ddb {
     const char *endpoint; /* http(s) URL of the DynamoDB endpoint */
+    const char *host;     /* its Host header, from items_http_host(); NULL: derived per call */
     const char *region;
     const char *table;
     const items_creds_t *creds;

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "items_http.h"
+#include "items_sigv4.h"
 #include "items_status.h"
 
 #include <apr_date.h>
+#include <apr_lib.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 #include <curl/curl.h>
 
 /* Per-process pool of easy handles; set in child_init, read-only after. */
 static apr_reslist_t *handles;
+static items_sigv4_t *signer; /* our SigV4 signer (items_sigv4.c), same lifetime */
 
 typedef struct body_sink {
     apr_pool_t *pool;
@@ -37,6 +41,7 @@ static apr_status_t global_cleanup(void *unused)
 {
     (void)unused;
     handles = NULL;
+    signer = NULL;
     curl_global_cleanup();
     return APR_SUCCESS;
 }
@@ -48,6 +53,9 @@ apr_status_t items_http_init(apr_pool_t *pchild, int max_handles)
     }
     /* Registered first, so it runs after the reslist (and its handles) is gone. */
     apr_pool_cleanup_register(pchild, NULL, global_cleanup, apr_pool_cleanup_null);
+    if (items_sigv4_create(&signer, pchild) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     if (max_handles < 1) {
         max_handles = 1;
     }
@@ -121,13 +129,174 @@ static long to_ms(apr_interval_time_t t)
     return ms > 0 ? ms : 1;
 }
 
+const char *items_http_host(apr_pool_t *p, const char *url)
+{
+    apr_uri_t uri;
+    const char *host;
+    int https;
+
+    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
+        || !*uri.hostname) {
+        return NULL;
+    }
+    https = !strcasecmp(uri.scheme, "https");
+    if (!https && strcasecmp(uri.scheme, "http")) {
+        return NULL;
+    }
+    /* apr_uri_parse drops the brackets of an IPv6 literal; curl sends them. */
+    host = strchr(uri.hostname, ':') ? apr_pstrcat(p, "[", uri.hostname, "]", NULL) : uri.hostname;
+    if (uri.port_str && *uri.port_str && uri.port != (https ? 443 : 80)) {
+        host = apr_psprintf(p, "%s:%u", host, (unsigned)uri.port);
+    }
+    return host;
+}
+
+/* The path and query of url as sent: "/" and NULL when it has none. */
+static void url_target(apr_pool_t *p, const char *url, const char **path, const char **query)
+{
+    const char *s = strstr(url, "://"), *start, *q;
+    apr_size_t n;
+
+    *path = "/";
+    *query = NULL;
+    if (!s) {
+        return;
+    }
+    start = s + 3 + strcspn(s + 3, "/?#");
+    n = strcspn(start, "?#");
+    if (n) {
+        *path = apr_pstrmemdup(p, start, n);
+    }
+    if (start[n] == '?') {
+        q = start + n + 1;
+        *query = apr_pstrmemdup(p, q, strcspn(q, "#"));
+    }
+}
+
+/* "20150830T123600Z" -> time; 0 when malformed. */
+static apr_time_t parse_amz_date(const char *s)
+{
+    apr_time_exp_t tm;
+    apr_time_t t;
+    int i;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    for (i = 0; i < 16; i++) {
+        if (i == 8 ? s[i] != 'T' : i == 15 ? s[i] != 'Z' : !apr_isdigit(s[i])) {
+            return 0;
+        }
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0') - 1900;
+    tm.tm_mon = (s[4] - '0') * 10 + (s[5] - '0') - 1;
+    tm.tm_mday = (s[6] - '0') * 10 + (s[7] - '0');
+    tm.tm_hour = (s[9] - '0') * 10 + (s[10] - '0');
+    tm.tm_min = (s[11] - '0') * 10 + (s[12] - '0');
+    tm.tm_sec = (s[13] - '0') * 10 + (s[14] - '0');
+    return apr_time_exp_gmt_get(&t, &tm) == APR_SUCCESS ? t : 0;
+}
+
+static apr_status_t append(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *added = curl_slist_append(*list, line);
+
+    if (!added) {
+        return APR_ENOMEM;
+    }
+    *list = added;
+    return APR_SUCCESS;
+}
+
+/*
+ * Sign req with our SigV4 signer (items_sigv4.c) and build the header list:
+ * the caller's lines, then Host (unless given), X-Amz-Date, the session
+ * token and Authorization. Everything signed is sent byte for byte as signed.
+ */
+static apr_status_t sign_request(struct curl_slist **list, const char **why, apr_pool_t *p,
+                                 const items_http_request_t *req)
+{
+    items_sigv4_header_t *hs;
+    items_sigv4_request_t sreq;
+    items_sigv4_result_t res;
+    apr_time_t when = req->sign_time;
+    const char *const *h;
+    apr_size_t n = 0;
+    int caller_host = 0;
+    apr_status_t rv;
+
+    for (h = req->headers; h && *h; h++) {
+        n++;
+    }
+    hs = apr_palloc(p, (n + 1) * sizeof(*hs));
+    n = 0;
+    for (h = req->headers; h && *h; h++) {
+        const char *colon = strchr(*h, ':');
+        if (!colon) {
+            *why = "a request header line has no ':'";
+            return APR_EINVAL;
+        }
+        hs[n].name = apr_pstrmemdup(p, *h, (apr_size_t)(colon - *h));
+        hs[n].value = colon + 1;
+        if (!strcasecmp(hs[n].name, "X-Amz-Date")) {
+            /* a preset date sets the signing time; the header is written below */
+            if (!(when = parse_amz_date(hs[n].value))) {
+                *why = "malformed X-Amz-Date header";
+                return APR_EINVAL;
+            }
+            continue;
+        }
+        caller_host |= !strcasecmp(hs[n].name, "Host");
+        if ((rv = append(list, *h)) != APR_SUCCESS) {
+            return rv;
+        }
+        n++;
+    }
+    if (!caller_host) {
+        const char *host = req->host ? req->host : items_http_host(p, req->url);
+        if (!host) {
+            *why = "the endpoint URL has no host";
+            return APR_EINVAL;
+        }
+        hs[n].name = "Host";
+        hs[n++].value = host;
+        if ((rv = append(list, apr_pstrcat(p, "Host: ", host, NULL))) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+
+    memset(&sreq, 0, sizeof(sreq));
+    sreq.method = "POST";
+    url_target(p, req->url, &sreq.path, &sreq.query);
+    sreq.headers = hs;
+    sreq.n_headers = n;
+    sreq.body = req->body;
+    sreq.body_len = req->body_len;
+    rv = items_sigv4_sign(&res, signer, p, &sreq, req->creds, req->region, req->service,
+                          when ? when : apr_time_now());
+    if (rv != APR_SUCCESS) {
+        *why = "cannot sign the request (credentials, region or a header are invalid)";
+        return rv;
+    }
+    rv = append(list, apr_pstrcat(p, "X-Amz-Date: ", res.amz_date, NULL));
+    if (rv == APR_SUCCESS && res.security_token) {
+        char *line = apr_pstrcat(p, "X-Amz-Security-Token: ", res.security_token, NULL);
+        rv = append(list, line);
+        memset(line, 0, strlen(line));
+    }
+    if (rv == APR_SUCCESS) {
+        rv = append(list, apr_pstrcat(p, "Authorization: ", res.authorization, NULL));
+    }
+    return rv;
+}
+
 apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
                              const items_http_request_t *req)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     body_sink_t sink = { p, NULL, 0, 0, req->max_response, 0 };
-    struct curl_slist *headers = NULL, *added;
-    const char *const *h;
+    struct curl_slist *headers = NULL, *s;
     CURL *curl = NULL;
     CURLcode rc;
     apr_status_t rv;
@@ -150,37 +319,13 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
     curl_easy_reset(curl); /* keeps the connection cache */
     rv = APR_SUCCESS;
 
-    /*
-     * Every header given here is signed, even an empty "Expect:" meant to
-     * suppress one; curl 7.88 sends Expect: 100-continue only for bodies over
-     * 1 MiB, which DynamoDB requests never reach.
-     */
-    for (h = req->headers; h && *h && rv == APR_SUCCESS; h++) {
-        added = curl_slist_append(headers, *h);
-        rv = added ? APR_SUCCESS : APR_ENOMEM;
-        headers = added ? added : headers;
-    }
-    if (rv == APR_SUCCESS && req->sign_time) {
-        /* curl signs with a preset X-Amz-Date: how a skewed clock is corrected. */
-        char date[32];
-        apr_time_exp_t t;
-        apr_size_t n;
-        apr_time_exp_gmt(&t, req->sign_time);
-        apr_strftime(date, &n, sizeof(date), "X-Amz-Date: %Y%m%dT%H%M%SZ", &t);
-        added = curl_slist_append(headers, date);
-        rv = added ? APR_SUCCESS : APR_ENOMEM;
-        headers = added ? added : headers;
-    }
-    if (rv == APR_SUCCESS && req->creds->session_token) {
-        char *line = apr_pstrcat(p, "X-Amz-Security-Token: ", req->creds->session_token, NULL);
-        added = curl_slist_append(headers, line);
-        memset(line, 0, strlen(line));
-        rv = added ? APR_SUCCESS : APR_ENOMEM;
-        headers = added ? added : headers;
-    }
-    if (rv != APR_SUCCESS) {
-        resp->error = "out of memory for the request headers";
-        goto done;
+    {
+        const char *why = "out of memory for the request headers";
+        rv = sign_request(&headers, &why, p, req);
+        if (rv != APR_SUCCESS) {
+            resp->error = why;
+            goto done;
+        }
     }
 
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
@@ -201,10 +346,6 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
     if (req->ca_file) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
     }
-    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4,
-                     apr_pstrcat(p, "aws:amz:", req->region, ":", req->service, NULL));
-    curl_easy_setopt(curl, CURLOPT_USERNAME, req->creds->access_key_id);
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, req->creds->secret_access_key);
 
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -237,11 +378,16 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
 done:
     /* Leave nothing of this request (credentials, headers, buffers) in the handle. */
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, "");
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_PRIVATE, rv == APR_SUCCESS ? (void *)curl : NULL);
+    for (s = headers; s; s = s->next) { /* curl's copy of the token line */
+        volatile char *c = s->data;
+        while (*c) {
+            *c++ = '\0';
+        }
+    }
     curl_slist_free_all(headers);
     if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
         apr_reslist_release(handles, curl);

@@ -17,7 +17,11 @@ typedef struct items_http_request {
     const char *region;            /* SigV4 scope */
     const char *service;           /* SigV4 scope, e.g. "dynamodb" */
     const items_creds_t *creds;    /* signs the request; its session token is sent and signed */
-    const char *const *headers;    /* NULL-terminated "Name: value" lines, all signed */
+    const char *const *headers;    /* NULL-terminated "Name: value" lines, all signed; a "Host:"
+                                    * line replaces the URL's, an "X-Amz-Date:" line sets the
+                                    * signing time; no Authorization / X-Amz-Security-Token */
+    const char *host;              /* Host header as sent and signed, from items_http_host()
+                                    * once per endpoint; NULL: derived from url on each call */
     const char *body;
     apr_size_t body_len;
     apr_interval_time_t connect_timeout;
@@ -39,8 +43,18 @@ typedef struct items_http_response {
 } items_http_response_t;
 
 /*
- * Once per process (child_init): curl_global_init and the handle pool, owned
- * by pchild. max_handles bounds concurrent transfers (one per worker thread).
+ * The Host header value libcurl would send for url, computed once per
+ * endpoint (config time): the host name as written (an IPv6 literal in
+ * brackets), then ":port" only when the URL names a port other than the
+ * scheme's default (80 for http, 443 for https). NULL when url is no
+ * http(s) URL with a host.
+ */
+const char *items_http_host(apr_pool_t *p, const char *url);
+
+/*
+ * Once per process (child_init): curl_global_init, the SigV4 signer and the
+ * handle pool, owned by pchild. max_handles bounds concurrent transfers (one
+ * per worker thread).
  */
 apr_status_t items_http_init(apr_pool_t *pchild, int max_handles);
 

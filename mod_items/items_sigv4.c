@@ -240,8 +240,7 @@ static char *uri_decode(char *o, const char *s, apr_size_t n)
 
     for (i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n + 0 + 1 && i + 2 <= n - 1 + 1 && i + 2 < n + 1
-            && i + 2 <= n - 1 && (hi = hex_value((unsigned char)s[i + 1])) >= 0
+        if (s[i] == '%' && i + 2 < n && (hi = hex_value((unsigned char)s[i + 1])) >= 0
             && (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
             *o++ = (char)((hi << 4) | lo);
             i += 2;
@@ -270,33 +269,36 @@ static apr_size_t normalize_path(char *out, const char *path, apr_size_t n)
         while (i < n && path[i] == '/') {
             i++;
         }
+        if (i == n) {
+            trailing = 1; /* the path ends with '/' */
+            break;
+        }
         start = i;
         while (i < n && path[i] != '/') {
             i++;
         }
         seg = i - start;
-        trailing = (i < n) || seg == 0;
-        if (seg == 0 || (seg == 1 && path[start] == '.')) {
+        if (seg == 1 && path[start] == '.') {
             trailing = 1;
-            continue;
         }
-        if (seg == 2 && path[start] == '.' && path[start + 1] == '.') {
-            if (len > 1) { /* drop the last "seg/" */
+        else if (seg == 2 && path[start] == '.' && path[start + 1] == '.') {
+            if (len > 1) { /* drop the last "segment/" */
                 len--;
                 while (len > 1 && out[len - 1] != '/') {
                     len--;
                 }
             }
             trailing = 1;
-            continue;
         }
-        memcpy(out + len, path + start, seg);
-        len += seg;
-        out[len++] = '/';
-        trailing = (i < n); /* a '/' follows this segment */
+        else {
+            memcpy(out + len, path + start, seg);
+            len += seg;
+            out[len++] = '/';
+            trailing = 0;
+        }
     }
     if (!trailing && len > 1) {
-        len--;
+        len--; /* the '/' written after the last segment */
     }
     return len;
 }
@@ -615,6 +617,9 @@ static const char *payload_hash(EVP_MD_CTX *ctx, const EVP_MD *md, apr_pool_t *p
     if (req->body_len == 0) {
         return empty_sha256_hex;
     }
+    if (!req->body) {
+        return NULL;
+    }
     hex = apr_palloc(p, ITEMS_SIGV4_HEX_SIZE);
     if (!sha256_hex(ctx, md, req->body, req->body_len, hex)) {
         return NULL;
@@ -636,7 +641,7 @@ apr_status_t items_sigv4_canonical_request(items_sigv4_canonical_t *out,
         return APR_ENOMEM;
     }
     ph = payload_hash(ctx, signer->sha256, p, req);
-    rv = ph ? build_canonical(out, p, req, NULL, 0, ph) : APR_EGENERAL;
+    rv = ph ? build_canonical(out, p, req, NULL, 0, ph) : req->body ? APR_EGENERAL : APR_EINVAL;
     EVP_MD_CTX_free(ctx);
     return rv;
 }
@@ -1045,7 +1050,7 @@ apr_status_t items_sigv4_sign(items_sigv4_result_t *out, items_sigv4_t *signer, 
     }
     ph = payload_hash(ctx, signer->sha256, p, req);
     if (!ph) {
-        rv = APR_EGENERAL;
+        rv = req->body ? APR_EGENERAL : APR_EINVAL;
         goto done;
     }
     extra[n_extra].name = "X-Amz-Date";

@@ -22,6 +22,13 @@
 
 items_env_defaults_t items_env;
 
+/*
+ * The AWS credential provider: resolved in post_config into pconf (so once per
+ * configuration, in the parent), then started in each child, where pchild owns
+ * what it holds and items_creds_get() finds it.
+ */
+static items_creds_provider_t *creds_provider;
+
 static const char *env_first(apr_pool_t *p, const char *const *names)
 {
     char *v;
@@ -68,7 +75,9 @@ static const char *load_env_defaults(apr_pool_t *p)
     }
     items_env.region_endpoint =
         apr_pstrcat(p, "https://dynamodb.", items_env.region, ".amazonaws.com", NULL);
-    items_env.have_creds = items_creds_from_env(&items_env.creds, p) == APR_SUCCESS;
+    items_env.region_endpoint_host = items_http_host(p, items_env.region_endpoint);
+    items_env.endpoint_host = items_env.endpoint ? items_http_host(p, items_env.endpoint) : NULL;
+    /* Credentials come from the provider chain, resolved in post_config. */
     /* A shared secret keeps cursors valid across servers and restarts. */
     if (apr_env_get(&secret, "ITEMS_CURSOR_SECRET", p) == APR_SUCCESS && secret && *secret) {
         if (strlen(secret) < 16) {
@@ -83,13 +92,59 @@ static const char *load_env_defaults(apr_pool_t *p)
     return NULL;
 }
 
+/*
+ * Walk the AWS credential chain once for this configuration and log the
+ * outcome: where the credentials come from (info), or why there are none
+ * (warning). Fills items_env.creds too, for code that reads them directly.
+ */
+static void resolve_credentials(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    items_creds_options_t opts;
+    const char *why = NULL, *w = NULL;
+    apr_status_t rv;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.profile = items_proc_conf.aws_profile;
+    opts.region = items_env.region;
+    opts.refresh_margin = items_proc_conf.refresh_margin > 0 ? items_proc_conf.refresh_margin : 0;
+    rv = items_creds_resolve(&creds_provider, &why, pconf, &opts);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "ITEMS0002: %s: DynamoDB calls will fail",
+                     why);
+        return;
+    }
+    if (why) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "ITEMS0005: AWS credentials (%s) are not available yet: %s; each server "
+                     "process retries when a request needs them",
+                     items_creds_source_name(items_creds_provider_source(creds_provider)), why);
+    }
+    items_env.have_creds =
+        items_creds_provider_get(&items_env.creds, &w, pconf, creds_provider) == APR_SUCCESS;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "ITEMS0003: table %s, region %s, endpoint %s, AWS credentials (%s): %s",
+                 items_env.table, items_env.region,
+                 items_env.endpoint ? items_env.endpoint : items_env.region_endpoint,
+                 items_creds_source_name(items_creds_provider_source(creds_provider)),
+                 items_creds_provider_describe(ptemp, creds_provider));
+}
+
+static int items_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    items_config_proc_reset();
+    creds_provider = NULL;
+    return OK;
+}
+
 static int items_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                              server_rec *s)
 {
     const char *why = load_env_defaults(pconf);
 
     (void)plog;
-    (void)ptemp;
     if (why) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ITEMS0001: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -98,19 +153,7 @@ static int items_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         return OK; /* the first of httpd's two configuration passes: stay quiet */
     }
     items_status_post_config(pconf, s);
-    if (!items_env.have_creds) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "ITEMS0002: no AWS credentials (AWS_ACCESS_KEY_ID and "
-                     "AWS_SECRET_ACCESS_KEY are not both set): DynamoDB calls will fail");
-    }
-    else {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "ITEMS0003: table %s, region %s, endpoint %s, access key %s%s",
-                     items_env.table, items_env.region,
-                     items_env.endpoint ? items_env.endpoint : items_env.region_endpoint,
-                     items_creds_mask(ptemp, items_env.creds.access_key_id),
-                     items_env.creds.session_token ? " with session token" : "");
-    }
+    resolve_credentials(pconf, ptemp, s);
     return OK;
 }
 
@@ -140,6 +183,11 @@ static void items_child_init(apr_pool_t *pchild, server_rec *s)
     rv = items_http_init(pchild, threads);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ITEMS0004: cannot set up libcurl");
+    }
+    if (creds_provider
+        && (rv = items_creds_provider_start(creds_provider, pchild)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "ITEMS0006: cannot set up the AWS credentials of this process");
     }
 }
 
@@ -207,6 +255,7 @@ static void items_register_hooks(apr_pool_t *p)
     static const char *const after_rewrite[] = { "mod_rewrite.c", NULL };
 
     (void)p;
+    ap_hook_pre_config(items_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(items_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(items_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(items_child_init, NULL, NULL, APR_HOOK_MIDDLE);
@@ -214,6 +263,7 @@ static void items_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(items_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(items_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(items_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(items_openapi_handler, NULL, NULL, APR_HOOK_MIDDLE);
     items_status_register_hooks();
     ap_hook_insert_error_filter(items_insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(ITEMS_PROBLEM_FILTER, items_problem_filter, NULL,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Directives: one table, values checked when httpd reads the configuration. */
 #include "mod_items_private.h"
+#include "items_http.h"
 
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -45,6 +46,7 @@ void *items_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->table = add->table ? add->table : base->table;
     c->region = add->region ? add->region : base->region;
     c->endpoint = add->endpoint ? add->endpoint : base->endpoint;
+    c->endpoint_host = add->endpoint ? add->endpoint_host : base->endpoint_host;
     c->list_default = add->list_default >= 0 ? add->list_default : base->list_default;
     c->list_max = add->list_max >= 0 ? add->list_max : base->list_max;
     c->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
@@ -55,6 +57,8 @@ void *items_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->retries = add->retries >= 0 ? add->retries : base->retries;
     c->deadline = add->deadline >= 0 ? add->deadline : base->deadline;
     c->ca_file = add->ca_file ? add->ca_file : base->ca_file;
+    c->openapi = add->openapi ? add->openapi : base->openapi;
+    c->openapi_server = add->openapi_server ? add->openapi_server : base->openapi_server;
     return c;
 }
 
@@ -136,6 +140,7 @@ static const char *set_endpoint(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg, "' ", why, NULL);
     }
     ((items_dir_conf_t *)dconf)->endpoint = arg;
+    ((items_dir_conf_t *)dconf)->endpoint_host = items_http_host(cmd->pool, arg);
     return NULL;
 }
 
@@ -254,6 +259,53 @@ static const char *set_problem_errors(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
+items_proc_conf_t items_proc_conf = { NULL, -1 };
+
+void items_config_proc_reset(void)
+{
+    items_proc_conf.aws_profile = NULL;
+    items_proc_conf.refresh_margin = -1;
+}
+
+static const char *set_aws_profile(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *c;
+
+    if (err) {
+        return err;
+    }
+    for (c = arg; *c; c++) {
+        if (!apr_isgraph(*c) || *c == '[' || *c == ']') {
+            break;
+        }
+    }
+    if (!*arg || *c || strlen(arg) > 128) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg,
+                           "' must be a profile name: 1 to 128 visible characters, no [ or ]",
+                           NULL);
+    }
+    items_proc_conf.aws_profile = arg;
+    return NULL;
+}
+
+static const char *set_refresh_margin(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t t;
+
+    if (err) {
+        return err;
+    }
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < apr_time_from_msec(100)
+        || t > apr_time_from_sec(6 * 3600)) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " '", arg,
+                           "' must be a duration from 100ms to 6h, e.g. 300, 2500ms", NULL);
+    }
+    items_proc_conf.refresh_margin = t;
+    return NULL;
+}
+
 #define ITEMS_CONTEXT (RSRC_CONF | ACCESS_CONF)
 
 const command_rec items_cmds[] = {
@@ -290,5 +342,18 @@ const command_rec items_cmds[] = {
                  "On: errors httpd itself answers here (bad request line, oversized headers, "
                  "auth) are application/problem+json too, not HTML (default: Off, only for "
                  "requests that reach the items handler)"),
+    AP_INIT_TAKE1("ItemsOpenAPIFile", items_openapi_set_file, NULL, ITEMS_CONTEXT,
+                  "OpenAPI document (JSON) that the items-openapi handler serves, read and "
+                  "checked at startup (default: none)"),
+    AP_INIT_TAKE1("ItemsOpenAPIServer", items_openapi_set_server, NULL, ITEMS_CONTEXT,
+                  "where the API is mounted, written into the served document's servers[0].url: "
+                  "a path or an http(s) URL (default /items)"),
+    AP_INIT_TAKE1("ItemsAwsProfile", set_aws_profile, NULL, RSRC_CONF,
+                  "profile of the shared AWS files (~/.aws/credentials, ~/.aws/config) that "
+                  "holds the credentials; main server config only (default: $AWS_PROFILE, "
+                  "else 'default')"),
+    AP_INIT_TAKE1("ItemsAwsRefreshMargin", set_refresh_margin, NULL, RSRC_CONF,
+                  "how long before temporary AWS credentials expire they are refreshed; main "
+                  "server config only (default 300s)"),
     { NULL }
 };

@@ -131,7 +131,9 @@ static int send_backend_error(items_req_t *q, apr_status_t rv)
                       diag->operation ? diag->operation : "call", apr_time_as_msec(diag->elapsed),
                       diag->http_status, diag->aws_type ? " " : "",
                       diag->aws_type ? diag->aws_type : "",
-                      diag->message ? diag->message : "no detail");
+                      rv == ITEMS_ENOCREDS && apr_table_get(q->r->notes, "items-creds-why")
+                          ? apr_table_get(q->r->notes, "items-creds-why")
+                          : diag->message ? diag->message : "no detail");
     }
     return send_error(q->r, rv, NULL);
 }
@@ -160,18 +162,37 @@ void items_ddb_target(items_ddb_t *ddb, request_rec *r, const items_dir_conf_t *
     ddb->region = c->region ? c->region : items_env.region;
     if (c->endpoint) {
         ddb->endpoint = c->endpoint;
+        ddb->host = c->endpoint_host;
     }
     else if (items_env.endpoint) {
         ddb->endpoint = items_env.endpoint;
+        ddb->host = items_env.endpoint_host;
     }
     else if (!c->region || !strcmp(c->region, items_env.region)) {
         ddb->endpoint = items_env.region_endpoint;
+        ddb->host = items_env.region_endpoint_host;
     }
     else {
         ddb->endpoint = apr_pstrcat(r->pool, "https://dynamodb.", ddb->region, ".amazonaws.com",
                                     NULL);
+        ddb->host = NULL; /* derived per call */
     }
-    ddb->creds = items_env.have_creds ? &items_env.creds : NULL;
+    {
+        /* This request's own copy of the process's credentials (refreshed ahead of expiry). */
+        items_creds_t *creds = apr_pcalloc(r->pool, sizeof(*creds));
+        const char *why = NULL;
+
+        if (items_creds_get(creds, &why, r->pool) == APR_SUCCESS) {
+            ddb->creds = creds;
+            if (why) { /* this request tried a refresh, which failed; these are still valid */
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ITEMS0203: %s", why);
+            }
+        }
+        else {
+            ddb->creds = NULL; /* the DynamoDB call fails with ITEMS_ENOCREDS (500) */
+            apr_table_setn(r->notes, "items-creds-why", why);
+        }
+    }
     ddb->connect_timeout =
         c->connect_timeout >= 0 ? c->connect_timeout : ITEMS_DEFAULT_CONNECT_TIMEOUT;
     ddb->timeout = c->timeout >= 0 ? c->timeout : ITEMS_DEFAULT_TIMEOUT;
@@ -659,6 +680,27 @@ static int delete_item(items_req_t *q, const char *id)
 
 /* --- errors httpd raises itself -------------------------------------------------------- */
 
+static const char *relative_path(request_rec *r, const items_dir_conf_t *c);
+
+/* The methods a path below the mount allows, for a 405 that httpd raised (TRACE). */
+static const char *allow_for(request_rec *r)
+{
+    const items_dir_conf_t *c = ap_get_module_config(r->per_dir_config, &items_module);
+    items_route_t route;
+    const char *error;
+
+    /* Raised before the <Location> was walked (TraceEnable off): the whole family's. */
+    if (!c || !c->mount) {
+        return "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+    }
+    if (items_route_parse(&route, &error, r->pool, relative_path(r, c)) != APR_SUCCESS) {
+        return NULL;
+    }
+    return route.kind == ITEMS_ROUTE_COLLECTION ? ALLOW_COLLECTION
+           : route.kind == ITEMS_ROUTE_ITEM     ? ALLOW_ITEM
+                                                : NULL;
+}
+
 apr_status_t items_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
@@ -682,6 +724,12 @@ apr_status_t items_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             return ap_pass_brigade(f->next, bb);
         }
         f->ctx = f;
+        if (r->status == HTTP_METHOD_NOT_ALLOWED) {
+            const char *allow = apr_table_get(r->headers_out, "Allow");
+            if ((!allow || !*allow) && (allow = allow_for(r)) != NULL) {
+                apr_table_setn(r->headers_out, "Allow", allow);
+            }
+        }
         ap_set_content_type(r, "application/problem+json");
         ap_set_content_length(r, (apr_off_t)len);
         if (!r->header_only) {

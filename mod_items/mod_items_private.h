@@ -29,6 +29,7 @@ typedef struct items_dir_conf {
     const char *table;
     const char *region;
     const char *endpoint;
+    const char *endpoint_host; /* Host header for endpoint, computed once */
     int list_default;
     int list_max;
     apr_off_t max_body;
@@ -39,6 +40,8 @@ typedef struct items_dir_conf {
     int retries;         /* ItemsRetries, -1 unset */
     apr_interval_time_t deadline; /* ItemsDeadline, -1 unset */
     const char *ca_file; /* ItemsCAFile */
+    const struct items_openapi_doc *openapi; /* ItemsOpenAPIFile, parsed at startup */
+    const char *openapi_server; /* ItemsOpenAPIServer, as a JSON string */
 } items_dir_conf_t;
 
 /*
@@ -49,7 +52,9 @@ typedef struct items_env_defaults {
     const char *table;
     const char *region;
     const char *endpoint;          /* NULL: derived from the region */
+    const char *endpoint_host;
     const char *region_endpoint;   /* https://dynamodb.<region>.amazonaws.com */
+    const char *region_endpoint_host;
     items_creds_t creds;
     int have_creds;
     /* Signs pagination cursors unless ItemsCursorSecret is set: random per start. */
@@ -57,6 +62,19 @@ typedef struct items_env_defaults {
 } items_env_defaults_t;
 
 extern items_env_defaults_t items_env;
+
+/*
+ * Process-wide settings from the main server configuration (the credential
+ * provider is one per process): reset before each reading of the
+ * configuration (pre_config), read in post_config.
+ */
+typedef struct items_proc_conf {
+    const char *aws_profile;               /* ItemsAwsProfile, NULL: unset */
+    apr_interval_time_t refresh_margin;    /* ItemsAwsRefreshMargin, -1: unset */
+} items_proc_conf_t;
+
+extern items_proc_conf_t items_proc_conf;
+void items_config_proc_reset(void);
 
 #define ITEMS_DEFAULT_LIST_LIMIT 50
 #define ITEMS_DEFAULT_LIST_MAX 1000
@@ -96,6 +114,15 @@ void items_status_register_hooks(void);
 /* Count a response of the items handler and leave its DynamoDB figures in r->notes. */
 void items_status_count(request_rec *r, const items_ddb_diag_t *diag);
 int items_health_handler(request_rec *r);
+
+/* --- mod_items_openapi.c: the API's OpenAPI document ------------------------------------ */
+
+#define ITEMS_OPENAPI_HANDLER "items-openapi"
+#define ITEMS_OPENAPI_DEFAULT_SERVER "/items"
+
+const char *items_openapi_set_file(cmd_parms *cmd, void *dconf, const char *arg);
+const char *items_openapi_set_server(cmd_parms *cmd, void *dconf, const char *arg);
+int items_openapi_handler(request_rec *r);
 
 /* Whether r is for the items handler (its section says SetHandler items). */
 int items_request_is_ours(request_rec *r);

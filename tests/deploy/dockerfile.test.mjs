@@ -287,8 +287,12 @@ async function startImage(t, { pipes }) {
     chmodSync(dir, 0o777);
     // What the image copies, copied likewise (byte for byte) to where the
     // unprivileged user can read them whatever the checkout's permissions.
-    for (const sub of ['etc', 'modules']) {
+    for (const sub of ['etc', 'modules', 'docs', 'docs/ui', 'swagger-ui']) {
         mkdirSync(join(dir, sub), { mode: 0o755 });
+    }
+    for (const f of ['openapi.json', 'ui/index.html']) {
+        copyFileSync(join(repo, 'docs', f), join(dir, 'docs', f));
+        chmodSync(join(dir, 'docs', f), 0o644);
     }
     const conf = join(dir, 'etc', 'httpd.conf');
     copyFileSync(join(repo, 'conf', 'httpd.conf'), conf);
@@ -305,6 +309,8 @@ async function startImage(t, { pipes }) {
         ITEMS_LISTEN: `127.0.0.1:${port}`,
         ITEMS_RUN_DIR: join(dir, 'run'),
         ITEMS_EXTRA_CONF: join(dir, 'conf.d', '*.conf'),
+        ITEMS_DOCS_DIR: join(dir, 'docs'),
+        ITEMS_SWAGGER_UI_DIR: join(dir, 'swagger-ui'),
         // the image's account does not exist here; an unprivileged one stands in
         ITEMS_USER: 'nobody',
         ITEMS_GROUP: 'nogroup',

@@ -11,9 +11,18 @@ import requests
 sys.path.insert(0, os.path.dirname(__file__))
 
 import harness  # noqa: E402
+import openapi_check  # noqa: E402
 from sigv4_front import SigV4Front  # noqa: E402
 
 TABLE = "items"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reap_httpds():
+    """httpds stop in the background; the session waits for every one at its end."""
+    yield
+    problems = harness.reap()
+    assert not problems, problems
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +77,7 @@ def make_httpd():
     yield start
     problems = []
     for h in started:
-        h.stop()
+        h.stop(wait=False)
         bad = h.unexpected_log_lines()
         if bad:
             problems.append(f"{h.error_log}:\n" + "\n".join(bad))
@@ -84,13 +93,25 @@ def api(front):
     try:
         yield h
     finally:
-        h.stop()
+        h.stop(wait=False)
         bad = h.unexpected_log_lines()
         h.cleanup()
     assert not bad, "unexpected error-log lines:\n" + "\n".join(bad)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def openapi_checked():
+    """Every answer of the items API that a test gets through requests (the `http` fixture, or
+    any other session or call) is checked against docs/openapi.json: an undocumented status,
+    header or body fails the test at the call that got it (tests/e2e/openapi_check.py)."""
+    undo = openapi_check.patch_requests()
+    yield openapi_check.checker()
+    undo()
+
+
 @pytest.fixture
-def http():
+def http(openapi_checked):
+    """A requests session; its answers from the items API are checked against the OpenAPI
+    document (see openapi_checked)."""
     with requests.Session() as s:
         yield s

@@ -73,24 +73,153 @@ class Dynalite:
         return self
 
     def stop(self):
-        """Graceful stop (a hard one races lingering closes in mpm_event, AH03092); if
-        httpd has not gone after a while, SIGTERM, then SIGKILL, noted as a problem."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def client(self):
+        """A real AWS SDK client straight to dynalite (no module, no front)."""
+        return boto3.client(
+            "dynamodb", endpoint_url=self.url, region_name=REGION,
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+            aws_session_token=SESSION_TOKEN,
+            config=botocore.config.Config(retries={"max_attempts": 1}))
+
+    def create_table(self, name):
+        c = self.client()
+        c.create_table(TableName=name,
+                       KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                       BillingMode="PAY_PER_REQUEST")
+        c.get_waiter("table_exists").wait(TableName=name,
+                                          WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+
+    def scan_all(self, table):
+        c = self.client()
+        items, kwargs = [], {"TableName": table, "ConsistentRead": True}
+        while True:
+            page = c.scan(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# httpds told to stop that reap() still has to wait for (and clean up after).
+_stopping = []
+
+
+def reap():
+    """Wait for every httpd stopped without waiting; their stop problems, if any."""
+    problems = []
+    while _stopping:
+        pid, h = _stopping.pop()
+        h._wait_gone(pid)
+        problems += h.stop_problems
+        h.cleanup()
+    return problems
+
+
+# Error-log lines that are part of a normal start and stop.
+# AH03092: mpm_event, stopped while a connection lingers, cannot poll it any more (harmless).
+ROUTINE_LOG = re.compile(
+    r"AH00489|AH00094|AH00491|AH00492|AH00493|AH00169|AH00558|AH03092|ITEMS0003|"
+    r"\[(?:[a-z_]+:)?(?:debug|info|notice|trace\d)\]")
+
+
+class Httpd:
+    """httpd (mpm_event) loading the built module from conf/httpd.conf."""
+
+    def __init__(self, env=None, extra_conf="", log_level="warn items:debug",
+                 allowed_log=()):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.run_dir = tempfile.mkdtemp(prefix="items-httpd-")
+        os.chmod(self.run_dir, 0o755)
+        self.extra = os.path.join(self.run_dir, "extra.conf")
+        with open(self.extra, "w") as f:
+            # Short keep-alive: a graceful stop waits for idle connections to time out.
+            f.write("KeepAliveTimeout 1\n" + extra_conf)
+        self.env = dict(os.environ)
+        for k in ("DYNAMODB_TABLE", "AWS_DEFAULT_REGION", "AWS_REGION", "DYNAMODB_ENDPOINT_URL",
+                  "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                  "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            self.env.pop(k, None)
+        self.env.update({
+            "ITEMS_MODULE": MODULE, "ITEMS_MODULES_DIR": MODULES_DIR,
+            "ITEMS_LISTEN": f"127.0.0.1:{self.port}", "ITEMS_RUN_DIR": self.run_dir,
+            "ITEMS_LOG_LEVEL": log_level, "ITEMS_EXTRA_CONF": self.extra,
+            "ITEMS_USER": "www-data", "ITEMS_GROUP": "www-data",
+            "ITEMS_DOCS_DIR": DOCS_DIR, "ITEMS_SWAGGER_UI_DIR": SWAGGER_UI_DIR,
+        })
+        # A module built with ASan needs its runtime loaded first (make check-sanitizers).
+        preload = os.environ.get("ITEMS_HTTPD_PRELOAD")
+        if preload:
+            self.env["LD_PRELOAD"] = preload
+            self.env["ASAN_OPTIONS"] = f"detect_leaks=0:log_path={self.run_dir}/asan"
+            self.env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={self.run_dir}/ubsan"
+        self.env.update(env or {})
+        self.allowed_log = [re.compile(p) for p in allowed_log]
+        self.error_log = os.path.join(self.run_dir, "error.log")
+        self.stop_problems = []
+
+    def command(self, *args):
+        return [HTTPD, "-f", HTTPD_CONF, *args]
+
+    def configtest(self):
+        return subprocess.run(self.command("-t"), env=self.env, capture_output=True, text=True,
+                              timeout=30)
+
+    def start(self):
+        if not os.path.exists(MODULE):
+            raise RuntimeError(f"{MODULE} is missing: run scripts/build")
+        res = subprocess.run(self.command("-k", "start"), env=self.env, capture_output=True,
+                             text=True, timeout=30)
+        if res.returncode != 0:
+            raise RuntimeError(f"httpd did not start: {res.stderr}{self.log_text()}")
+        wait_for_port(self.port)
+        return self
+
+    def pid(self):
+        try:
+            with open(os.path.join(self.run_dir, "httpd.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, wait=True):
+        """SIGTERM; with wait, until httpd is gone (SIGKILL after 12 s, noted as a problem).
+        Without, it finishes stopping in the background and reap() waits for it: httpd
+        takes one to two seconds to stop, whatever it was doing."""
         pid = self.pid()
         if pid is None:
             return
-        for sig, wait in ((signal.SIGWINCH, 12), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        if not wait:
+            _stopping.append((pid, self))
+            return
+        self._wait_gone(pid)
+
+    def _wait_gone(self, pid, seconds=12):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             try:
-                os.kill(pid, sig)
+                os.kill(pid, 0)
             except ProcessLookupError:
                 return
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-                time.sleep(0.05)
-            self.stop_problems.append(f"httpd {pid} still running {wait}s after signal {sig}")
+            time.sleep(0.05)
+        self.stop_problems.append(f"httpd {pid} still running {seconds}s after SIGTERM")
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def log_text(self):
         try:
@@ -118,4 +247,6 @@ class Dynalite:
         return out
 
     def cleanup(self):
+        if any(h is self for _, h in _stopping):
+            return  # reap() removes it once httpd is gone
         shutil.rmtree(self.run_dir, ignore_errors=True)

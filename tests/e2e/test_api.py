@@ -275,3 +275,19 @@ def test_thousands_of_concurrent_requests_reuse_backend_connections(api, front):
     # Never more backend connections than requests in flight (16 here), per child.
     opened = front.connections - before
     assert opened <= 2 * 16, opened
+
+
+@pytest.mark.parametrize("path", ["/items/", "/items/abc"])
+def test_trace_is_405_problem_with_allow(api, path):
+    # TraceEnable off answers before the handler runs; the answer is still ours in form.
+    with socket.create_connection(("127.0.0.1", api.port)) as s:
+        s.sendall(b"TRACE " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 405 ")
+    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    assert headers[b"Content-Type"] == b"application/problem+json"
+    assert b"GET" in headers[b"Allow"]
+    assert json.loads(body)["status"] == 405

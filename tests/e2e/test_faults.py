@@ -28,7 +28,7 @@ def rig(front, dynalite):
     try:
         yield h, proxy, dynalite
     finally:
-        h.stop()
+        h.stop(wait=False)
         proxy.stop()
         h.cleanup()
 

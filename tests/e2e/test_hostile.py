@@ -6,6 +6,7 @@ import socket
 import pytest
 
 import harness
+import openapi_check
 from conftest import module_env
 
 HOSTILE_TABLE = "hostile"
@@ -21,7 +22,7 @@ def target(front, dynalite):
                                    r"AH00569", r"AH00570", r"AH02428", r"AH10001", r"AH00564"])
     h.start()
     yield h, dynalite
-    h.stop()
+    h.stop(wait=False)
     bad = h.unexpected_log_lines()
     h.cleanup()
     assert not bad, bad
@@ -184,6 +185,7 @@ def test_hostile_request(target, name, data, status):
     h, dynalite = target
     got, headers, body = raw(h.port, data)
     assert got == status, body[:300]
+    openapi_check.checker().check_raw(data, got, headers, body)
     assert headers.get("content-type") == "application/problem+json", (headers, body[:300])
     import json
     problem = json.loads(body)

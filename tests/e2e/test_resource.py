@@ -246,7 +246,7 @@ def paged(front, dynalite):
     h = harness.Httpd(env=module_env(front, DYNAMODB_TABLE="paged"))
     h.start()
     yield h, ids
-    h.stop()
+    h.stop(wait=False)
     bad = h.unexpected_log_lines()
     h.cleanup()
     assert not bad
