@@ -81,11 +81,10 @@ EXPOSE 8080
 # SIGWINCH is httpd's graceful stop: requests in flight are finished.
 STOPSIGNAL SIGWINCH
 
-# The list call reaches DynamoDB, so "healthy" means "can serve". When the
-# items-health handler lands, point this (and AWS_LWA_READINESS_CHECK_PATH in
-# the lambda stage) at it instead.
+# The health handler asks DynamoDB for the table (DescribeTable, cached 3 s), so
+# "healthy" means "can serve".
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD curl -fsS -o /dev/null "http://127.0.0.1:8080/items/?limit=1" || exit 1
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:8080/health" || exit 1
 
 # conf/httpd.conf logs to ${ITEMS_RUN_DIR}/error.log and access.log: at start,
 # those names become links to the container's stderr and stdout (Docker, ECS,
@@ -111,7 +110,7 @@ COPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1 /lambda-adapter /opt
 # to "/<stage>" (infra/main.tf does) so httpd sees /items/... as here.
 # Lambda supplies AWS_REGION/AWS_DEFAULT_REGION and the role's AWS_* credentials.
 ENV AWS_LWA_PORT=8080 \
-    AWS_LWA_READINESS_CHECK_PATH=/items/?limit=1 \
+    AWS_LWA_READINESS_CHECK_PATH=/health \
     AWS_LWA_READINESS_CHECK_PROTOCOL=http
 
 # --- image: the default target, so a plain `docker build .` is the server ------

@@ -109,7 +109,7 @@ describe('localstack/docker-compose.yml', () => {
         });
         const t = healthTest(api);
         assert.match(t, /curl/);
-        assert.match(t, /http:\/\/127\.0\.0\.1:8080\/items\/\?limit=1/);
+        assert.match(t, /http:\/\/127\.0\.0\.1:8080\/health/);
         assert.match(t, /-f/, 'curl fails on an HTTP error status');
         assert.ok(api.healthcheck.interval && api.healthcheck.retries);
     });

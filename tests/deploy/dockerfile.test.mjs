@@ -235,7 +235,7 @@ describe('Dockerfile', () => {
         const hc = effective(runtime, 'HEALTHCHECK');
         assert.ok(hc, 'HEALTHCHECK');
         assert.match(hc.args, /^CMD\s/);
-        assert.match(hc.args, /http:\/\/127\.0\.0\.1:8080\/items\/\?limit=1/);
+        assert.match(hc.args, /http:\/\/127\.0\.0\.1:8080\/health"/);
         for (const f of ['interval', 'timeout', 'retries']) {
             assert.ok(hc.flags[f], `HEALTHCHECK --${f}`);
         }
@@ -256,7 +256,7 @@ describe('Dockerfile', () => {
         assert.equal(add.args, '/lambda-adapter /opt/extensions/lambda-adapter');
         const env = envOf(lambda);
         assert.equal(env.AWS_LWA_PORT, env.ITEMS_LISTEN.split(':').at(-1));
-        assert.equal(env.AWS_LWA_READINESS_CHECK_PATH, '/items/?limit=1');
+        assert.equal(env.AWS_LWA_READINESS_CHECK_PATH, '/health');
         // the stage prefix depends on the deployment: set by infra/, documented here
         assert.match(read('Dockerfile'), /AWS_LWA_REMOVE_BASE_PATH/);
         assert.equal(env.AWS_LWA_REMOVE_BASE_PATH, undefined);
