@@ -123,6 +123,39 @@ static apr_status_t status_from_curl(CURLcode rc)
     }
 }
 
+/* The transfer's outcome: its status, and the body or the error in words. */
+static apr_status_t take_result(items_http_response_t *resp, apr_pool_t *p, CURLcode rc,
+                                const char *errbuf, body_sink_t *sink)
+{
+    apr_status_t rv = status_from_curl(rc);
+
+    if (rv != APR_SUCCESS) {
+        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
+                                   (int)rc);
+        return rv;
+    }
+    resp->body = sink->buf ? sink->buf : "";
+    resp->body_len = sink->len;
+    if (sink->buf) {
+        sink->buf[sink->len] = '\0';
+    }
+    return APR_SUCCESS;
+}
+
+/* Free a header list after zeroing it: it may hold a session token. */
+static void free_wiped(struct curl_slist *headers)
+{
+    struct curl_slist *s;
+
+    for (s = headers; s; s = s->next) {
+        volatile char *c = s->data;
+        while (*c) {
+            *c++ = '\0';
+        }
+    }
+    curl_slist_free_all(headers);
+}
+
 static long to_ms(apr_interval_time_t t)
 {
     long ms = (long)apr_time_as_msec(t);
@@ -296,7 +329,7 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     body_sink_t sink = { p, NULL, 0, 0, req->max_response, 0 };
-    struct curl_slist *headers = NULL, *s;
+    struct curl_slist *headers = NULL;
     CURL *curl = NULL;
     CURLcode rc;
     apr_status_t rv;
@@ -362,18 +395,7 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
      */
     curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
     resp->resent = warm && connects > 0;
-    rv = status_from_curl(rc);
-    if (rv != APR_SUCCESS) {
-        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
-                                   (int)rc);
-    }
-    else {
-        resp->body = sink.buf ? sink.buf : "";
-        resp->body_len = sink.len;
-        if (sink.buf) {
-            sink.buf[sink.len] = '\0';
-        }
-    }
+    rv = take_result(resp, p, rc, errbuf, &sink);
 
 done:
     /* Leave nothing of this request (credentials, headers, buffers) in the handle. */
@@ -382,13 +404,7 @@ done:
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_PRIVATE, rv == APR_SUCCESS ? (void *)curl : NULL);
-    for (s = headers; s; s = s->next) { /* curl's copy of the token line */
-        volatile char *c = s->data;
-        while (*c) {
-            *c++ = '\0';
-        }
-    }
-    curl_slist_free_all(headers);
+    free_wiped(headers); /* curl's copies of the token line */
     if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
         apr_reslist_release(handles, curl);
     }
@@ -426,7 +442,7 @@ apr_status_t items_http_call(items_http_response_t *resp, apr_pool_t *p, const c
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     body_sink_t sink = { p, NULL, 0, 0, req->max_response, 0 };
-    struct curl_slist *headers = NULL, *added, *s;
+    struct curl_slist *headers = NULL, *added;
     const char *const *h;
     int pooled = handles != NULL;
     CURL *curl = NULL;
@@ -485,31 +501,14 @@ apr_status_t items_http_call(items_http_response_t *resp, apr_pool_t *p, const c
 
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-    rv = status_from_curl(rc);
-    if (rv != APR_SUCCESS) {
-        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
-                                   (int)rc);
-    }
-    else {
-        resp->body = sink.buf ? sink.buf : "";
-        resp->body_len = sink.len;
-        if (sink.buf) {
-            sink.buf[sink.len] = '\0';
-        }
-    }
+    rv = take_result(resp, p, rc, errbuf, &sink);
 
 done:
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
-    for (s = headers; s; s = s->next) {
-        volatile char *c = s->data;
-        while (*c) {
-            *c++ = '\0';
-        }
-    }
-    curl_slist_free_all(headers);
+    free_wiped(headers);
     if (!pooled) {
         curl_easy_cleanup(curl);
     }
