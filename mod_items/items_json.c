@@ -267,17 +267,47 @@ apr_status_t items_json_parse_plain(json_t **value, apr_pool_t *p, const char *b
     return *value ? APR_SUCCESS : ITEMS_EBADGATEWAY;
 }
 
+/* A growing buffer in a pool, for one pass of jansson's serializer. */
+typedef struct dump_buf {
+    apr_pool_t *pool;
+    char *data;
+    apr_size_t len, cap;
+} dump_buf_t;
+
+static int dump_append(const char *chunk, size_t n, void *data)
+{
+    dump_buf_t *b = data;
+    char *grown;
+
+    if (b->len + n + 1 > b->cap) {
+        apr_size_t cap = b->cap * 2;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        grown = apr_palloc(b->pool, cap);
+        memcpy(grown, b->data, b->len);
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, chunk, n);
+    b->len += n;
+    return 0;
+}
+
 static apr_status_t dump(const char **text, apr_size_t *len, apr_pool_t *p,
                          const json_t *value, size_t flags)
 {
-    size_t need = json_dumpb(value, NULL, 0, flags);
+    dump_buf_t b = { p, NULL, 0, 1024 };
     char *buf, *tag, *r, *w, *end;
+    apr_size_t need;
 
-    if (need == 0) {
+    /* One pass: asking jansson for the size first would serialize everything twice. */
+    b.data = apr_palloc(p, b.cap);
+    if (json_dump_callback(value, dump_append, &b, flags) != 0 || b.len == 0) {
         return APR_EGENERAL;
     }
-    buf = apr_palloc(p, need + 1);
-    json_dumpb(value, buf, need, flags);
+    buf = b.data;
+    need = b.len;
     buf[need] = '\0';
     /* Number texts: "\u0000#1.50" -> 1.50 (the text never holds a quote or backslash). */
     if ((tag = strstr(buf, DUMPED_TAG)) != NULL) {
