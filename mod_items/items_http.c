@@ -509,6 +509,8 @@ done:
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     free_wiped(headers);
+    /* As items_http_post does: a kept-alive connection, for its resend detection. */
+    curl_easy_setopt(curl, CURLOPT_PRIVATE, rv == APR_SUCCESS ? (void *)curl : NULL);
     if (!pooled) {
         curl_easy_cleanup(curl);
     }

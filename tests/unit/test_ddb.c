@@ -21,47 +21,13 @@
 #include "items_ddb.h"
 #include "items_json.h"
 #include "items_status.h"
+#include "unit.h"
 
 /* --- jansson allocation counter (leak checks on error paths) ------------------ */
 
-static long live_allocs;
-
-static void *count_malloc(size_t n)
-{
-    void *ptr = malloc(n);
-
-    if (ptr) {
-        live_allocs++;
-    }
-    return ptr;
-}
-
-static void count_free(void *ptr)
-{
-    if (ptr) {
-        live_allocs--;
-        free(ptr);
-    }
-}
 
 /* --- helpers -------------------------------------------------------------------- */
 
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* A pool-owned JSON value from text; the test fails on bad test data. */
 static json_t *J(apr_pool_t *p, const char *text)
@@ -87,19 +53,6 @@ static json_t *P(apr_pool_t *p, const char *text)
     return v;
 }
 
-static const char *dump(apr_pool_t *p, const json_t *v)
-{
-    const char *text;
-    apr_size_t len;
-
-    if (!v) {
-        return "(null)";
-    }
-    if (items_json_dump(&text, &len, p, v) != APR_SUCCESS) {
-        return "(undumpable)";
-    }
-    return text;
-}
 
 /* JSON equality where numbers compare by value (1 == 1.0). */
 static int same_value(const json_t *a, const json_t *b)

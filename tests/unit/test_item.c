@@ -20,23 +20,8 @@
 #include "items_item.h"
 #include "items_json.h"
 #include "items_status.h"
+#include "unit.h"
 
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* Parse s (strlen bytes) as a POST body; the outputs are reset to sentinels first. */
 static apr_status_t from_str(json_t **item, const char **err, apr_pool_t *p, const char *s)
@@ -94,16 +79,6 @@ static json_t *J(apr_pool_t *p, const char *text)
     return v;
 }
 
-static const char *dump(apr_pool_t *p, const json_t *v)
-{
-    const char *text;
-    apr_size_t len;
-
-    if (!v) {
-        return "(null)";
-    }
-    return items_json_dump(&text, &len, p, v) == APR_SUCCESS ? text : "(undumpable)";
-}
 
 static void assert_json_eq(apr_pool_t *p, const json_t *got, const char *want)
 {

@@ -22,47 +22,13 @@
 
 #include "items_json.h"
 #include "items_status.h"
+#include "unit.h"
 
 /* --- jansson allocation counter -------------------------------------------- */
 
-static long live_allocs;
-
-static void *count_malloc(size_t n)
-{
-    void *ptr = malloc(n);
-
-    if (ptr) {
-        live_allocs++;
-    }
-    return ptr;
-}
-
-static void count_free(void *ptr)
-{
-    if (ptr) {
-        live_allocs--;
-        free(ptr);
-    }
-}
 
 /* --- fixtures ---------------------------------------------------------------- */
 
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* Parse a C string literal, embedded NULs included. */
 #define PARSE(v, e, p, lit) items_json_parse((v), (e), (p), (lit), sizeof(lit) - 1)

@@ -20,26 +20,11 @@
 #include "items_item.h"
 #include "items_route.h"
 #include "items_status.h"
+#include "unit.h"
 
 #define DFLT 20
 #define MAX 100
 
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* Parse with the route and error pre-filled with garbage, to see both reset. */
 static apr_status_t route(items_route_t *r, const char **err, apr_pool_t *p, const char *path)
