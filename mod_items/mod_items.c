@@ -203,6 +203,25 @@ static int handler_is_items(request_rec *r)
     return !err && h && !strcmp(h, ITEMS_HANDLER);
 }
 
+apr_ssize_t items_mount_len(request_rec *r)
+{
+    /* The section SetHandler came from: core knows its path even where ours has no config. */
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    apr_size_t n;
+
+    if (!d || !d->d || d->d[0] != '/' || d->r || d->d_is_fnmatch || !r->uri) {
+        return -1;
+    }
+    n = strlen(d->d);
+    while (n > 0 && d->d[n - 1] == '/') {
+        n--;
+    }
+    if (strncmp(r->uri, d->d, n) || (r->uri[n] && r->uri[n] != '/')) {
+        return -1;
+    }
+    return (apr_ssize_t)n;
+}
+
 int items_request_is_ours(request_rec *r)
 {
     items_dir_conf_t *c = ap_get_module_config(r->per_dir_config, &items_module);
@@ -213,8 +232,7 @@ int items_request_is_ours(request_rec *r)
     if (c && c->problem_errors == 1) {
         return 1;
     }
-    return c && c->mount && r->uri && !strncmp(r->uri, c->mount, strlen(c->mount))
-           && handler_is_items(r);
+    return items_mount_len(r) >= 0 && handler_is_items(r);
 }
 
 static void items_insert_error_filter(request_rec *r)
@@ -231,14 +249,7 @@ static void items_insert_error_filter(request_rec *r)
  */
 static int items_translate_name(request_rec *r)
 {
-    items_dir_conf_t *c = ap_get_module_config(r->per_dir_config, &items_module);
-    apr_size_t n;
-
-    if (!c || !c->mount) {
-        return DECLINED;
-    }
-    n = strlen(c->mount);
-    if (strncmp(r->uri, c->mount, n) || (r->uri[n] && r->uri[n] != '/') || !handler_is_items(r)) {
+    if (items_mount_len(r) < 0 || !handler_is_items(r)) {
         return DECLINED;
     }
     r->filename = apr_pstrcat(r->pool, "items:", r->uri, NULL);

@@ -16,16 +16,8 @@
 void *items_config_create_dir(apr_pool_t *p, char *dir)
 {
     items_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
-    apr_size_t n;
 
-    /* A plain <Location> prefix lets the handler find the path below it. */
-    if (dir && dir[0] == '/' && !ap_is_matchexp(dir)) {
-        n = strlen(dir);
-        while (n > 1 && dir[n - 1] == '/') {
-            n--;
-        }
-        c->mount = (n == 1) ? "" : apr_pstrmemdup(p, dir, n);
-    }
+    (void)dir;
     c->list_default = -1;
     c->list_max = -1;
     c->max_body = -1;
@@ -42,7 +34,6 @@ void *items_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     const items_dir_conf_t *base = basev, *add = addv;
     items_dir_conf_t *c = apr_palloc(p, sizeof(*c));
 
-    c->mount = add->mount ? add->mount : base->mount;
     c->table = add->table ? add->table : base->table;
     c->region = add->region ? add->region : base->region;
     c->endpoint = add->endpoint ? add->endpoint : base->endpoint;

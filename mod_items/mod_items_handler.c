@@ -690,7 +690,7 @@ static const char *allow_for(request_rec *r)
     const char *error;
 
     /* Raised before the <Location> was walked (TraceEnable off): the whole family's. */
-    if (!c || !c->mount) {
+    if (!c || items_mount_len(r) < 0) {
         return "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
     }
     if (items_route_parse(&route, &error, r->pool, relative_path(r, c)) != APR_SUCCESS) {
@@ -773,13 +773,11 @@ static int send_options(request_rec *r, const char *allow)
 /* The path below the mount point: from the <Location> prefix, else path_info. */
 static const char *relative_path(request_rec *r, const items_dir_conf_t *c)
 {
-    apr_size_t n;
+    apr_ssize_t n = items_mount_len(r);
 
-    if (c->mount) {
-        n = strlen(c->mount);
-        if (!strncmp(r->uri, c->mount, n)) {
-            return r->uri + n;
-        }
+    (void)c;
+    if (n >= 0) {
+        return r->uri + n;
     }
     return r->path_info ? r->path_info : "";
 }

@@ -219,8 +219,8 @@ int items_openapi_handler(request_rec *r)
     }
     c = ap_get_module_config(r->per_dir_config, &items_module);
     /* In a plain <Location>, the document is the location itself, nothing below it. */
-    if (c->mount) {
-        rel = strncmp(r->uri, c->mount, strlen(c->mount)) ? "?" : r->uri + strlen(c->mount);
+    if (items_mount_len(r) >= 0) {
+        rel = r->uri + items_mount_len(r);
         if (*rel && strcmp(rel, "/")) {
             return send_problem(r, HTTP_NOT_FOUND, "no such resource");
         }

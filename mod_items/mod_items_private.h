@@ -25,7 +25,6 @@ extern module AP_MODULE_DECLARE_DATA items_module;
 
 /* Per-directory (and so per-server) configuration; NULL / -1 means "not set here". */
 typedef struct items_dir_conf {
-    const char *mount;   /* the <Location> path this section is for, if a plain prefix */
     const char *table;
     const char *region;
     const char *endpoint;
@@ -126,6 +125,9 @@ int items_openapi_handler(request_rec *r);
 
 /* Whether r is for the items handler (its section says SetHandler items). */
 int items_request_is_ours(request_rec *r);
+
+/* Length of the <Location> path r is below (the mount point), -1 when there is none. */
+apr_ssize_t items_mount_len(request_rec *r);
 
 /* Replaces the body of errors httpd raises itself (413, 400, 401...) with problem+json. */
 apr_status_t items_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb);

@@ -125,9 +125,10 @@ def reap():
 
 
 # Error-log lines that are part of a normal start and stop.
-# AH03092: mpm_event, stopped while a connection lingers, cannot poll it any more (harmless).
+# AH03092/AH03093: mpm_event, stopped (SIGTERM) while a connection lingers or goes idle,
+# cannot poll it any more: a shutdown race of httpd's, harmless.
 ROUTINE_LOG = re.compile(
-    r"AH00489|AH00094|AH00491|AH00492|AH00493|AH00169|AH00558|AH03092|ITEMS0003|"
+    r"AH00489|AH00094|AH00491|AH00492|AH00493|AH00169|AH00558|AH03092|AH03093|ITEMS0003|"
     r"\[(?:[a-z_]+:)?(?:debug|info|notice|trace\d)\]")
 
 
