@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repo, run, which, freePort, buildModule } from './helpers.mjs';
@@ -106,6 +106,10 @@ async function startHttpd(t, module, endpoint) {
     const port = await freePort();
     const runDir = mkdtempSync(join(tmpdir(), 'mod-items-docs-ui-'));
     chmodSync(runDir, 0o755);
+    // httpd's children (www-data) serve these: copy them where that user can reach them,
+    // whatever the permissions of the checkout's path.
+    cpSync(join(repo, 'docs'), join(runDir, 'docs'), { recursive: true });
+    cpSync(join(repo, 'node_modules', 'swagger-ui-dist'), join(runDir, 'swagger-ui'), { recursive: true });
     const env = {
         ...process.env,
         ITEMS_MODULE: module,
@@ -116,8 +120,8 @@ async function startHttpd(t, module, endpoint) {
         ITEMS_EXTRA_CONF: join(runDir, 'none-*.conf'),
         ITEMS_USER: 'www-data',
         ITEMS_GROUP: 'www-data',
-        ITEMS_DOCS_DIR: join(repo, 'docs'),
-        ITEMS_SWAGGER_UI_DIR: join(repo, 'node_modules', 'swagger-ui-dist'),
+        ITEMS_DOCS_DIR: join(runDir, 'docs'),
+        ITEMS_SWAGGER_UI_DIR: join(runDir, 'swagger-ui'),
         DYNAMODB_TABLE: 'items',
         AWS_DEFAULT_REGION: 'us-east-1',
         DYNAMODB_ENDPOINT_URL: endpoint,

@@ -4,6 +4,7 @@
 Every server binds 127.0.0.1 on a free port, is polled until it answers, and is
 stopped by whoever started it.
 """
+import atexit
 import os
 import re
 import shutil
@@ -109,6 +110,24 @@ class Dynalite:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+_served = {}
+
+
+def served_docs():
+    """docs/ and Swagger UI copied once per session to a directory every user can read:
+    httpd's children (www-data) serve them, and the checkout may sit below a directory they
+    cannot search (mktemp -d makes 0700)."""
+    if not _served:
+        top = tempfile.mkdtemp(prefix="items-docs-")
+        os.chmod(top, 0o755)
+        shutil.copytree(DOCS_DIR, os.path.join(top, "docs"))
+        shutil.copytree(SWAGGER_UI_DIR, os.path.join(top, "swagger-ui"))
+        _served.update(docs=os.path.join(top, "docs"), ui=os.path.join(top, "swagger-ui"),
+                       top=top)
+        atexit.register(shutil.rmtree, top, True)
+    return _served
+
+
 # httpds told to stop that reap() still has to wait for (and clean up after).
 _stopping = []
 
@@ -155,7 +174,7 @@ class Httpd:
             "ITEMS_LISTEN": f"127.0.0.1:{self.port}", "ITEMS_RUN_DIR": self.run_dir,
             "ITEMS_LOG_LEVEL": log_level, "ITEMS_EXTRA_CONF": self.extra,
             "ITEMS_USER": "www-data", "ITEMS_GROUP": "www-data",
-            "ITEMS_DOCS_DIR": DOCS_DIR, "ITEMS_SWAGGER_UI_DIR": SWAGGER_UI_DIR,
+            "ITEMS_DOCS_DIR": served_docs()["docs"], "ITEMS_SWAGGER_UI_DIR": served_docs()["ui"],
         })
         # A module built with ASan needs its runtime loaded first (make check-sanitizers).
         preload = os.environ.get("ITEMS_HTTPD_PRELOAD")
