@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "items_http.h"
+#include "items_http1.h"
 #include "items_sigv4.h"
 #include "items_status.h"
 
@@ -10,30 +11,63 @@
 #include <apr_uri.h>
 #include <curl/curl.h>
 
-/* Per-process pool of easy handles; set in child_init, read-only after. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Per-process pool of kept-alive connections; set in child_init, read-only
+ * after. libcurl opens each one (DNS, proxy tunnel, TLS, CA checks) in
+ * CONNECT_ONLY mode and then moves its bytes (curl_easy_send/recv); the
+ * request is written and its answer framed here (items_http1.c). A whole
+ * curl_easy_perform per call was most of the module's user-space instructions
+ * per request (bench/README.md), and its dead-connection checks cost poll()s.
+ */
 static apr_reslist_t *handles;
 static items_sigv4_t *signer; /* our SigV4 signer (items_sigv4.c), same lifetime */
+
+/* A connection is probed for a close by the peer only after this long unused. */
+#define IDLE_PROBE_AFTER apr_time_from_sec(1)
+#define FIRST_READ_SIZE 8192
+
+typedef struct conn {
+    CURL *curl;          /* the CONNECT_ONLY handle holding the connection; NULL: none */
+    curl_socket_t fd;
+    char *url;           /* the endpoint it was opened to (malloc) */
+    apr_time_t last_used;
+} conn_t;
 
 typedef struct body_sink {
     apr_pool_t *pool;
     char *buf;
     apr_size_t len, cap, max;
-    apr_time_t date;
 } body_sink_t;
 
-static apr_status_t handle_create(void **resource, void *params, apr_pool_t *p)
+static void conn_close(conn_t *conn)
+{
+    if (conn->curl) {
+        curl_easy_cleanup(conn->curl);
+        conn->curl = NULL;
+    }
+    free(conn->url);
+    conn->url = NULL;
+}
+
+static apr_status_t conn_create(void **resource, void *params, apr_pool_t *p)
 {
     (void)params;
     (void)p;
-    *resource = curl_easy_init();
+    *resource = calloc(1, sizeof(conn_t));
     return *resource ? APR_SUCCESS : APR_ENOMEM;
 }
 
-static apr_status_t handle_destroy(void *resource, void *params, apr_pool_t *p)
+static apr_status_t conn_destroy(void *resource, void *params, apr_pool_t *p)
 {
     (void)params;
     (void)p;
-    curl_easy_cleanup(resource);
+    conn_close(resource);
+    free(resource);
     return APR_SUCCESS;
 }
 
@@ -51,7 +85,7 @@ apr_status_t items_http_init(apr_pool_t *pchild, int max_handles)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         return APR_EGENERAL;
     }
-    /* Registered first, so it runs after the reslist (and its handles) is gone. */
+    /* Registered first, so it runs after the reslist (and its connections) is gone. */
     apr_pool_cleanup_register(pchild, NULL, global_cleanup, apr_pool_cleanup_null);
     if (items_sigv4_create(&signer, pchild) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -59,49 +93,8 @@ apr_status_t items_http_init(apr_pool_t *pchild, int max_handles)
     if (max_handles < 1) {
         max_handles = 1;
     }
-    return apr_reslist_create(&handles, 0, max_handles, max_handles, 0, handle_create,
-                              handle_destroy, NULL, pchild);
-}
-
-static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    body_sink_t *sink = userdata;
-    apr_size_t n = size * nmemb;
-
-    if (n > sink->max - sink->len) {
-        return 0; /* too large: curl fails the transfer with CURLE_WRITE_ERROR */
-    }
-    if (sink->len + n + 1 > sink->cap) {
-        apr_size_t cap = sink->cap ? sink->cap : 4096;
-        char *grown;
-        while (cap < sink->len + n + 1) {
-            cap *= 2;
-        }
-        grown = apr_palloc(sink->pool, cap);
-        if (sink->len) {
-            memcpy(grown, sink->buf, sink->len);
-        }
-        sink->buf = grown;
-        sink->cap = cap;
-    }
-    memcpy(sink->buf + sink->len, data, n);
-    sink->len += n;
-    return n;
-}
-
-/* The Date header, for clock-skew correction. */
-static size_t sink_header(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    body_sink_t *sink = userdata;
-    size_t n = size * nmemb;
-
-    if (n > 5 && n < 128 && !strncasecmp(data, "date:", 5)) {
-        char line[128];
-        memcpy(line, data + 5, n - 5);
-        line[n - 5] = '\0';
-        sink->date = apr_date_parse_rfc(line);
-    }
-    return n;
+    return apr_reslist_create(&handles, 0, max_handles, max_handles, 0, conn_create,
+                              conn_destroy, NULL, pchild);
 }
 
 static apr_status_t status_from_curl(CURLcode rc)
@@ -121,39 +114,6 @@ static apr_status_t status_from_curl(CURLcode rc)
     default:
         return ITEMS_EBADGATEWAY;
     }
-}
-
-/* The transfer's outcome: its status, and the body or the error in words. */
-static apr_status_t take_result(items_http_response_t *resp, apr_pool_t *p, CURLcode rc,
-                                const char *errbuf, body_sink_t *sink)
-{
-    apr_status_t rv = status_from_curl(rc);
-
-    if (rv != APR_SUCCESS) {
-        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
-                                   (int)rc);
-        return rv;
-    }
-    resp->body = sink->buf ? sink->buf : "";
-    resp->body_len = sink->len;
-    if (sink->buf) {
-        sink->buf[sink->len] = '\0';
-    }
-    return APR_SUCCESS;
-}
-
-/* Free a header list after zeroing it: it may hold a session token. */
-static void free_wiped(struct curl_slist *headers)
-{
-    struct curl_slist *s;
-
-    for (s = headers; s; s = s->next) {
-        volatile char *c = s->data;
-        while (*c) {
-            *c++ = '\0';
-        }
-    }
-    curl_slist_free_all(headers);
 }
 
 static long to_ms(apr_interval_time_t t)
@@ -176,7 +136,7 @@ const char *items_http_host(apr_pool_t *p, const char *url)
     if (!https && strcasecmp(uri.scheme, "http")) {
         return NULL;
     }
-    /* apr_uri_parse drops the brackets of an IPv6 literal; curl sends them. */
+    /* apr_uri_parse drops the brackets of an IPv6 literal; a Host header keeps them. */
     host = strchr(uri.hostname, ':') ? apr_pstrcat(p, "[", uri.hostname, "]", NULL) : uri.hostname;
     if (uri.port_str && *uri.port_str && uri.port != (https ? 443 : 80)) {
         host = apr_psprintf(p, "%s:%u", host, (unsigned)uri.port);
@@ -231,43 +191,37 @@ static apr_time_t parse_amz_date(const char *s)
     return apr_time_exp_gmt_get(&t, &tm) == APR_SUCCESS ? t : 0;
 }
 
-static apr_status_t append(struct curl_slist **list, const char *line)
-{
-    struct curl_slist *added = curl_slist_append(*list, line);
-
-    if (!added) {
-        return APR_ENOMEM;
-    }
-    *list = added;
-    return APR_SUCCESS;
-}
-
 /*
- * Sign req with our SigV4 signer (items_sigv4.c) and build the header list:
- * the caller's lines, then Host (unless given), X-Amz-Date, the session
- * token and Authorization. Everything signed is sent byte for byte as signed.
+ * Sign req with our SigV4 signer (items_sigv4.c) and write the whole message:
+ * request line, the caller's header lines, then Host (unless given),
+ * X-Amz-Date, the session token, Authorization, Content-Length, and the body.
+ * Everything signed is sent byte for byte as signed. *secret_len: how many
+ * leading bytes of the message to wipe after the call (it holds a token).
  */
-static apr_status_t sign_request(struct curl_slist **list, const char **why, apr_pool_t *p,
-                                 const items_http_request_t *req)
+static apr_status_t build_message(char **msg, apr_size_t *msg_len, apr_size_t *secret_len,
+                                  const char **why, apr_pool_t *p, const items_http_request_t *req)
 {
     items_sigv4_header_t *hs;
     items_sigv4_request_t sreq;
     items_sigv4_result_t res;
     apr_time_t when = req->sign_time;
     const char *const *h;
-    apr_size_t n = 0;
-    int caller_host = 0;
+    const char **lines, *host_line = NULL;
+    char content_length[48];
+    apr_size_t n = 0, n_lines = 0, i, total;
+    char *out;
     apr_status_t rv;
 
     for (h = req->headers; h && *h; h++) {
         n++;
     }
     hs = apr_palloc(p, (n + 1) * sizeof(*hs));
+    lines = apr_palloc(p, (n + 8) * sizeof(*lines));
     n = 0;
     for (h = req->headers; h && *h; h++) {
         const char *colon = strchr(*h, ':');
-        if (!colon) {
-            *why = "a request header line has no ':'";
+        if (!colon || strpbrk(*h, "\r\n")) {
+            *why = "a request header line has no ':' or breaks the line";
             return APR_EINVAL;
         }
         hs[n].name = apr_pstrmemdup(p, *h, (apr_size_t)(colon - *h));
@@ -280,13 +234,13 @@ static apr_status_t sign_request(struct curl_slist **list, const char **why, apr
             }
             continue;
         }
-        caller_host |= !strcasecmp(hs[n].name, "Host");
-        if ((rv = append(list, *h)) != APR_SUCCESS) {
-            return rv;
+        if (!strcasecmp(hs[n].name, "Host")) {
+            host_line = *h;
         }
+        lines[n_lines++] = *h;
         n++;
     }
-    if (!caller_host) {
+    if (!host_line) {
         const char *host = req->host ? req->host : items_http_host(p, req->url);
         if (!host) {
             *why = "the endpoint URL has no host";
@@ -294,9 +248,7 @@ static apr_status_t sign_request(struct curl_slist **list, const char **why, apr
         }
         hs[n].name = "Host";
         hs[n++].value = host;
-        if ((rv = append(list, apr_pstrcat(p, "Host: ", host, NULL))) != APR_SUCCESS) {
-            return rv;
-        }
+        lines[n_lines++] = apr_pstrcat(p, "Host: ", host, NULL);
     }
 
     memset(&sreq, 0, sizeof(sreq));
@@ -312,110 +264,364 @@ static apr_status_t sign_request(struct curl_slist **list, const char **why, apr
         *why = "cannot sign the request (credentials, region or a header are invalid)";
         return rv;
     }
-    rv = append(list, apr_pstrcat(p, "X-Amz-Date: ", res.amz_date, NULL));
-    if (rv == APR_SUCCESS && res.security_token) {
-        char *line = apr_pstrcat(p, "X-Amz-Security-Token: ", res.security_token, NULL);
-        rv = append(list, line);
-        memset(line, 0, strlen(line));
+    lines[n_lines++] = apr_pstrcat(p, "X-Amz-Date: ", res.amz_date, NULL);
+    if (res.security_token) {
+        lines[n_lines++] = apr_pstrcat(p, "X-Amz-Security-Token: ", res.security_token, NULL);
     }
-    if (rv == APR_SUCCESS) {
-        rv = append(list, apr_pstrcat(p, "Authorization: ", res.authorization, NULL));
+    lines[n_lines++] = apr_pstrcat(p, "Authorization: ", res.authorization, NULL);
+    snprintf(content_length, sizeof(content_length), "Content-Length: %" APR_SIZE_T_FMT,
+             req->body_len);
+    lines[n_lines++] = content_length;
+
+    /* "POST " target " HTTP/1.1\r\n", each line + "\r\n", "\r\n", body */
+    total = 5 + strlen(sreq.path) + (sreq.query ? 1 + strlen(sreq.query) : 0) + 11 + 2
+            + req->body_len;
+    for (i = 0; i < n_lines; i++) {
+        total += strlen(lines[i]) + 2;
     }
-    return rv;
+    out = *msg = apr_palloc(p, total);
+    out = memcpy(out, "POST ", 5) + 5;
+    out = memcpy(out, sreq.path, strlen(sreq.path)) + strlen(sreq.path);
+    if (sreq.query) {
+        *out++ = '?';
+        out = memcpy(out, sreq.query, strlen(sreq.query)) + strlen(sreq.query);
+    }
+    out = memcpy(out, " HTTP/1.1\r\n", 11) + 11;
+    for (i = 0; i < n_lines; i++) {
+        apr_size_t k = strlen(lines[i]);
+        out = memcpy(out, lines[i], k) + k;
+        out = memcpy(out, "\r\n", 2) + 2;
+    }
+    out = memcpy(out, "\r\n", 2) + 2;
+    *secret_len = res.security_token ? (apr_size_t)(out - *msg) : 0;
+    if (req->body_len) {
+        memcpy(out, req->body, req->body_len);
+    }
+    *msg_len = total;
+    if (res.security_token) {
+        for (i = 0; i < n_lines; i++) {
+            if (!strncmp(lines[i], "X-Amz-Security-Token:", 21)) {
+                memset((char *)lines[i], 0, strlen(lines[i]));
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * An idle kept-alive connection is readable only when the peer closed it (or
+ * sent what nobody asked for): either way it cannot carry the next request.
+ */
+static int conn_idle_alive(const conn_t *conn)
+{
+    struct pollfd pfd;
+
+    pfd.fd = conn->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) == 0;
+}
+
+/* Wait until fd is readable (POLLIN) or writable (POLLOUT); ETIMEDOUT past deadline. */
+static apr_status_t wait_fd(curl_socket_t fd, short events, apr_time_t deadline)
+{
+    struct pollfd pfd;
+    int n;
+
+    for (;;) {
+        apr_interval_time_t left = deadline - apr_time_now();
+        if (left <= 0) {
+            return APR_TIMEUP;
+        }
+        pfd.fd = fd;
+        pfd.events = events;
+        pfd.revents = 0;
+        n = poll(&pfd, 1, (int)to_ms(left));
+        if (n > 0) {
+            return APR_SUCCESS; /* readable, writable, or an error the next call reports */
+        }
+        if (n < 0 && errno != EINTR) {
+            return APR_FROM_OS_ERROR(errno);
+        }
+    }
+}
+
+/* Open a connection to req->url; libcurl resolves, connects, tunnels and does TLS. */
+static apr_status_t conn_open(conn_t *conn, items_http_response_t *resp, apr_pool_t *p,
+                              const items_http_request_t *req, apr_time_t deadline)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    CURLcode rc;
+
+    conn->curl = curl_easy_init();
+    conn->url = strdup(req->url);
+    if (!conn->curl || !conn->url) {
+        conn_close(conn);
+        resp->error = "out of memory for a connection";
+        return APR_ENOMEM;
+    }
+    curl_easy_setopt(conn->curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(conn->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(conn->curl, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(conn->curl, CURLOPT_HTTPPROXYTUNNEL, 1L); /* a proxy only relays bytes */
+    curl_easy_setopt(conn->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(conn->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(conn->curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(conn->curl, CURLOPT_CONNECTTIMEOUT_MS, to_ms(req->connect_timeout));
+    curl_easy_setopt(conn->curl, CURLOPT_TIMEOUT_MS, to_ms(deadline - apr_time_now()));
+    curl_easy_setopt(conn->curl, CURLOPT_ERRORBUFFER, errbuf);
+    if (req->ca_file) {
+        curl_easy_setopt(conn->curl, CURLOPT_CAINFO, req->ca_file);
+    }
+    rc = curl_easy_perform(conn->curl);
+    curl_easy_setopt(conn->curl, CURLOPT_ERRORBUFFER, NULL);
+    if (rc == CURLE_OK) {
+        rc = curl_easy_getinfo(conn->curl, CURLINFO_ACTIVESOCKET, &fd);
+    }
+    if (rc != CURLE_OK || fd == CURL_SOCKET_BAD) {
+        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
+                                   (int)rc);
+        conn_close(conn);
+        return rc == CURLE_OK ? ITEMS_EUNAVAILABLE : status_from_curl(rc);
+    }
+    conn->fd = fd;
+    return APR_SUCCESS;
+}
+
+static apr_status_t send_all(conn_t *conn, items_http_response_t *resp, apr_pool_t *p,
+                             const char *msg, apr_size_t len, apr_time_t deadline,
+                             apr_size_t *sent)
+{
+    *sent = 0;
+    while (*sent < len) {
+        size_t n = 0;
+        CURLcode rc = curl_easy_send(conn->curl, msg + *sent, len - *sent, &n);
+
+        *sent += n;
+        if (rc == CURLE_AGAIN) {
+            if (wait_fd(conn->fd, POLLOUT, deadline) == APR_TIMEUP) {
+                resp->error = "the request could not be sent in time";
+                return ITEMS_ETIMEOUT;
+            }
+        }
+        else if (rc != CURLE_OK) {
+            resp->error = apr_psprintf(p, "sending failed: %s (curl %d)", curl_easy_strerror(rc),
+                                       (int)rc);
+            return ITEMS_EUNAVAILABLE;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Read until items_http1_parse() has the whole answer. *got: bytes received. */
+static apr_status_t recv_answer(items_http1_answer_t *ans, conn_t *conn,
+                                items_http_response_t *resp, apr_pool_t *p,
+                                const items_http_request_t *req, apr_time_t deadline,
+                                apr_size_t *got)
+{
+    apr_size_t cap = FIRST_READ_SIZE, len = 0;
+    apr_size_t limit = req->max_response + 2 * ITEMS_HTTP1_MAX_HEAD;
+    char *buf = apr_palloc(p, cap);
+    const char *why;
+    apr_status_t rv;
+    int readable = 0;
+
+    *got = 0;
+    for (;;) {
+        size_t n = 0;
+        CURLcode rc;
+
+        /* The answer takes a round trip: wait first rather than read in vain. */
+        if (!readable && (rv = wait_fd(conn->fd, POLLIN, deadline)) != APR_SUCCESS) {
+            resp->error = rv == APR_TIMEUP
+                              ? apr_psprintf(p, "timed out: no answer within %ld ms", to_ms(req->timeout))
+                              : "waiting for the answer failed";
+            return rv == APR_TIMEUP ? ITEMS_ETIMEOUT : ITEMS_EBADGATEWAY;
+        }
+        if (cap - len < 2) {
+            char *grown;
+            if (cap >= limit) {
+                resp->error = "the answer is larger than allowed";
+                return ITEMS_EBADGATEWAY;
+            }
+            cap = cap * 2 < limit ? cap * 2 : limit;
+            grown = apr_palloc(p, cap);
+            memcpy(grown, buf, len);
+            buf = grown;
+        }
+        rc = curl_easy_recv(conn->curl, buf + len, cap - len - 1, &n);
+        if (rc == CURLE_AGAIN) {
+            readable = 0;
+            continue;
+        }
+        if (rc != CURLE_OK) {
+            resp->error = apr_psprintf(p, "receiving failed: %s (curl %d)", curl_easy_strerror(rc),
+                                       (int)rc);
+            return ITEMS_EBADGATEWAY;
+        }
+        len += n;
+        *got = len;
+        rv = items_http1_parse(ans, &why, buf, len, n == 0, req->max_response);
+        if (rv == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+        if (rv != APR_INCOMPLETE) {
+            resp->error = why;
+            return rv;
+        }
+        readable = 1; /* more may be there already: read until the socket says EAGAIN */
+    }
 }
 
 apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
                              const items_http_request_t *req)
 {
-    char errbuf[CURL_ERROR_SIZE] = "";
-    body_sink_t sink = { p, NULL, 0, 0, req->max_response, 0 };
-    struct curl_slist *headers = NULL;
-    CURL *curl = NULL;
-    CURLcode rc;
+    items_http1_answer_t ans;
+    apr_time_t now = apr_time_now(), deadline = now + req->timeout;
+    apr_size_t msg_len, secret_len = 0, sent, got;
+    const char *why = "out of memory for the request";
+    char *msg = NULL;
+    conn_t *conn;
     apr_status_t rv;
-    void *res, *warm = NULL;
-    long connects = 0;
+    void *res;
+    int attempt;
 
     memset(resp, 0, sizeof(*resp));
     if (!handles) {
         resp->error = "HTTP client not initialised";
         return APR_EINIT;
     }
-    rv = apr_reslist_acquire(handles, &res);
-    if (rv != APR_SUCCESS) {
-        resp->error = "no HTTP handle available";
-        return ITEMS_EUNAVAILABLE;
+    if ((rv = build_message(&msg, &msg_len, &secret_len, &why, p, req)) != APR_SUCCESS) {
+        resp->error = why;
+        return rv;
     }
-    curl = res;
-    /* Whether the handle's last transfer left a kept-alive connection (see resent). */
-    curl_easy_getinfo(curl, CURLINFO_PRIVATE, &warm);
-    curl_easy_reset(curl); /* keeps the connection cache */
-    rv = APR_SUCCESS;
+    if (apr_reslist_acquire(handles, &res) != APR_SUCCESS) {
+        resp->error = "no HTTP connection available";
+        rv = ITEMS_EUNAVAILABLE;
+        goto done;
+    }
+    conn = res;
+    if (conn->curl
+        && (strcmp(conn->url, req->url)
+            || (now - conn->last_used > IDLE_PROBE_AFTER && !conn_idle_alive(conn)))) {
+        conn_close(conn);
+    }
 
-    {
-        const char *why = "out of memory for the request headers";
-        rv = sign_request(&headers, &why, p, req);
-        if (rv != APR_SUCCESS) {
-            resp->error = why;
-            goto done;
+    for (attempt = 0;; attempt++) {
+        int reused = conn->curl != NULL;
+
+        if (!reused && (rv = conn_open(conn, resp, p, req, deadline)) != APR_SUCCESS) {
+            break;
+        }
+        rv = send_all(conn, resp, p, msg, msg_len, deadline, &sent);
+        resp->sent |= sent > 0;
+        got = 0;
+        if (rv == APR_SUCCESS) {
+            rv = recv_answer(&ans, conn, resp, p, req, deadline, &got);
+        }
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        conn_close(conn);
+        /*
+         * A kept-alive connection the peer closed while it sat idle fails
+         * before a byte of the answer: send once more on a new one. The peer
+         * may have taken the first copy, so the caller learns (resent) and
+         * checks what its write did.
+         */
+        if (!reused || attempt > 0 || got > 0 || rv == ITEMS_ETIMEOUT) {
+            break;
+        }
+        resp->resent |= sent == msg_len;
+        resp->error = NULL;
+    }
+
+    if (rv == APR_SUCCESS) {
+        resp->status = ans.status;
+        resp->body = ans.body;
+        resp->body_len = ans.body_len;
+        resp->date = ans.date;
+        if (ans.keep_alive) {
+            conn->last_used = apr_time_now();
+        }
+        else {
+            conn_close(conn);
         }
     }
-
-    curl_easy_setopt(curl, CURLOPT_URL, req->url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, to_ms(req->connect_timeout));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, to_ms(req->timeout));
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
-    if (req->ca_file) {
-        curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
-    }
-
-    rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-    {
-        long request_size = 0;
-        curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_size);
-        resp->sent = request_size > 0;
-    }
-    resp->date = sink.date;
-    /*
-     * A transfer that had a kept-alive connection yet connected anew either found
-     * it closed (nothing sent) or lost it after sending and sent again: assume the
-     * worse, so that writes check what happened.
-     */
-    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
-    resp->resent = warm && connects > 0;
-    rv = take_result(resp, p, rc, errbuf, &sink);
+    apr_reslist_release(handles, conn);
 
 done:
-    /* Leave nothing of this request (credentials, headers, buffers) in the handle. */
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
-    curl_easy_setopt(curl, CURLOPT_PRIVATE, rv == APR_SUCCESS ? (void *)curl : NULL);
-    free_wiped(headers); /* curl's copies of the token line */
-    if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
-        apr_reslist_release(handles, curl);
-    }
-    else {
-        /* A failed transfer may leave a half-dead connection: start afresh. */
-        apr_reslist_invalidate(handles, curl);
+    if (secret_len) {
+        volatile char *c = msg;
+        while (secret_len--) {
+            *c++ = '\0';
+        }
     }
     return rv;
 }
 
 /* --- unsigned calls (credential providers) ---------------------------------- */
+
+static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    body_sink_t *sink = userdata;
+    apr_size_t n = size * nmemb;
+
+    if (n > sink->max - sink->len) {
+        return 0; /* too large: curl fails the transfer with CURLE_WRITE_ERROR */
+    }
+    if (sink->len + n + 1 > sink->cap) {
+        apr_size_t cap = sink->cap ? sink->cap : 4096;
+        char *grown;
+        while (cap < sink->len + n + 1) {
+            cap *= 2;
+        }
+        grown = apr_palloc(sink->pool, cap);
+        if (sink->len) {
+            memcpy(grown, sink->buf, sink->len);
+        }
+        sink->buf = grown;
+        sink->cap = cap;
+    }
+    memcpy(sink->buf + sink->len, data, n);
+    sink->len += n;
+    return n;
+}
+
+/* The transfer's outcome: its status, and the body or the error in words. */
+static apr_status_t take_result(items_http_response_t *resp, apr_pool_t *p, CURLcode rc,
+                                const char *errbuf, body_sink_t *sink)
+{
+    apr_status_t rv = status_from_curl(rc);
+
+    if (rv != APR_SUCCESS) {
+        resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
+                                   (int)rc);
+        return rv;
+    }
+    resp->body = sink->buf ? sink->buf : "";
+    resp->body_len = sink->len;
+    if (sink->buf) {
+        sink->buf[sink->len] = '\0';
+    }
+    return APR_SUCCESS;
+}
+
+/* Free a header list after zeroing it: it may hold a session token. */
+static void free_wiped(struct curl_slist *headers)
+{
+    struct curl_slist *s;
+
+    for (s = headers; s; s = s->next) {
+        volatile char *c = s->data;
+        while (*c) {
+            *c++ = '\0';
+        }
+    }
+    curl_slist_free_all(headers);
+}
+
 
 /* Metadata endpoints are on this host or link-local: a proxy must never see them. */
 static int host_is_local(const char *url)
@@ -441,25 +647,16 @@ apr_status_t items_http_call(items_http_response_t *resp, apr_pool_t *p, const c
                              const items_http_request_t *req)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    body_sink_t sink = { p, NULL, 0, 0, req->max_response, 0 };
+    body_sink_t sink = { p, NULL, 0, 0, req->max_response };
     struct curl_slist *headers = NULL, *added;
     const char *const *h;
-    int pooled = handles != NULL;
-    CURL *curl = NULL;
+    CURL *curl;
     CURLcode rc;
     apr_status_t rv;
-    void *res;
 
     memset(resp, 0, sizeof(*resp));
-    if (pooled) {
-        if (apr_reslist_acquire(handles, &res) != APR_SUCCESS) {
-            resp->error = "no HTTP handle available";
-            return ITEMS_EUNAVAILABLE;
-        }
-        curl = res;
-        curl_easy_reset(curl);
-    }
-    else if ((curl = curl_easy_init()) == NULL) {
+    /* A handle of its own: these calls are rare (a credential refresh) and unsigned. */
+    if ((curl = curl_easy_init()) == NULL) {
         resp->error = "cannot create an HTTP handle";
         return APR_ENOMEM;
     }
@@ -504,21 +701,7 @@ apr_status_t items_http_call(items_http_response_t *resp, apr_pool_t *p, const c
     rv = take_result(resp, p, rc, errbuf, &sink);
 
 done:
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
-    free_wiped(headers);
-    /* As items_http_post does: a kept-alive connection, for its resend detection. */
-    curl_easy_setopt(curl, CURLOPT_PRIVATE, rv == APR_SUCCESS ? (void *)curl : NULL);
-    if (!pooled) {
-        curl_easy_cleanup(curl);
-    }
-    else if (rv == APR_SUCCESS || rv == APR_ENOMEM) {
-        apr_reslist_release(handles, curl);
-    }
-    else {
-        apr_reslist_invalidate(handles, curl);
-    }
+    curl_easy_cleanup(curl);
+    free_wiped(headers); /* curl's copies of the token lines */
     return rv;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one libcurl user: signed HTTP POSTs over kept-alive connections.
- * Easy handles (and so their connection caches) live in a per-process pool
- * and are never shared between threads at the same time.
+ * libcurl opens each connection (DNS, proxy tunnel, TLS and its checks) and
+ * carries its bytes; the request is written here and its answer framed by
+ * items_http1.c. Connections live in a per-process pool and are never shared
+ * between threads at the same time.
  */
 #ifndef ITEMS_HTTP_H
 #define ITEMS_HTTP_H
@@ -38,12 +40,12 @@ typedef struct items_http_response {
     const char *error;             /* transport failure in words, for the log */
     apr_time_t date;               /* the answer's Date header, 0 when absent */
     int sent;                      /* the request went out (a failed call may have taken effect) */
-    int resent;                    /* curl may have sent it twice: a kept-alive connection died
-                                      under it and it retried on a new one by itself */
+    int resent;                    /* it may have been sent twice: a kept-alive connection died
+                                      under it and it was sent again on a new one */
 } items_http_response_t;
 
 /*
- * The Host header value libcurl would send for url, computed once per
+ * The Host header value for url (as libcurl would send it), computed once per
  * endpoint (config time): the host name as written (an IPv6 literal in
  * brackets), then ":port" only when the URL names a port other than the
  * scheme's default (80 for http, 443 for https). NULL when url is no

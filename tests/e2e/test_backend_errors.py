@@ -54,8 +54,8 @@ def test_backend_that_never_answers_is_504(front, make_httpd, http):
 
 
 @pytest.mark.parametrize("mode,status,body,log", [
-    ("garbage", 200, b"", r"HTTP 0: .*(curl \d+)"),
-    ("close", 200, b"", r"HTTP 0: .*(curl 52|Empty reply)"),
+    ("garbage", 200, b"", r"HTTP 0: the answer is not HTTP"),
+    ("close", 200, b"", r"HTTP 0: the connection closed without an answer"),
     ("answer", 200, b"this is not json", r"HTTP 200: response body is not a JSON object"),
     ("answer", 200, b"[1,2]", r"HTTP 200: response body is not a JSON object"),
     ("answer", 500, b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError",'
