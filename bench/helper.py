@@ -29,9 +29,10 @@ import sys
 import urllib.request
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-SCENARIOS = ["static", "get", "post", "list", "mixed"]
+SCENARIOS = ["static", "floor", "get", "post", "list", "mixed"]
 LABELS = {
     "static": "static file (ceiling)",
+    "floor": "floor: one round trip to the stub, no work",
     "get": "GET /items/{id}",
     "post": "POST /items/",
     "list": "GET /items/?limit=10",
@@ -246,6 +247,9 @@ def client(port, scenario, count, item_id="bench-0001"):
         if scenario == "static":
             conn.request("GET", "/static/item.json")
             want = 200
+        elif scenario == "floor":
+            conn.request("GET", "/floor/" + item_id)
+            want = 200
         elif scenario == "get":
             conn.request("GET", "/items/" + item_id)
             want = 200
@@ -455,35 +459,43 @@ def report(work, results_dir, stamp, latest=""):
              f"{meta['warmup']} s warm-up, runs interleaved. CPU = utime+stime of all httpd "
              "processes (/proc) over the run / requests. RSS = sum over httpd processes, MiB "
              "(processes). New backend conns: connections the module opened during the measured "
-             "runs (nginx's accept count on the stub; new client ports on dynalite).")
+             "runs (nginx's accept count on the stub; new client ports on dynalite); the floor's "
+             "row: the floor's, to its own instance of the stub.")
     if meta.get("note"):
         L += ["", f"Conditions: {meta['note']}"]
     L += ["", "Ratios are to the static file served by the same httpd in the same run at the same "
-          "connection count: track them, not the absolute figures.", ""]
+          "connection count (x static, the ceiling), and to the floor (x floor): the same httpd "
+          "answering the same bytes after one keep-alive round trip to an instance of the stub "
+          "and no other work (`bench/floor/mod_items_floor.c`), the least that any handler "
+          "calling DynamoDB can cost. Track the ratios, not the absolute figures.", ""]
     for b in backends:
         title = {"stub": "Backend: constant-answer DynamoDB stub (nginx on loopback)",
                  "dynalite": "Backend: dynalite (in-memory DynamoDB, the embedded default); "
-                             "ratios to the stub run's static file"}[b]
+                             "ratios to the stub run's static file and floor"}[b]
         L += [f"## {title}", ""]
-        L.append("| scenario | conns | req/s | x static | p50 | p99 | p99.9 | p99 x static "
-                 "| CPU us/req | CPU x static | new backend conns | backend conns before/after "
-                 "| RSS MiB before/after | errors |")
-        L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+        L.append("| scenario | conns | req/s | x static | x floor | p50 | p99 | p99.9 "
+                 "| p99 x static | CPU us/req | CPU x static | CPU x floor | new backend conns "
+                 "| backend conns before/after | RSS MiB before/after | errors |")
+        L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for c in conns:
             st = agg.get(("stub", c, "static"))
+            fl = agg.get(("stub", c, "floor"))
             for s in SCENARIOS:
                 a = agg.get((b, c, s))
                 if not a:
                     continue
                 is_static = s == "static"
                 one = "1.00x" if is_static else None
+                one_fl = "1.00x" if s == "floor" else None
                 L.append("| " + " | ".join([
                     LABELS[s], str(c), f"{a['rps']:,.0f}",
                     one or fmt_ratio(ratio(a["rps"], st and st["rps"])),
+                    one_fl or fmt_ratio(ratio(a["rps"], fl and fl["rps"])),
                     fmt_us(a["p50"]), fmt_us(a["p99"]), fmt_us(a["p999"]),
                     one or fmt_ratio(ratio(a["p99"], st and st["p99"])),
                     "-" if a["cpu"] is None else f"{a['cpu']:.1f}",
                     one or fmt_ratio(ratio(a["cpu"], st and st["cpu"])),
+                    one_fl or fmt_ratio(ratio(a["cpu"], fl and fl["cpu"])),
                     "-" if is_static else f"{a['new_conns']} in {a['requests']:,} req",
                     "-" if is_static else f"{a['est_before']} / {a['est_after']}",
                     f"{fmt_rss(a['rss_before'], a['procs_before'])} / "
@@ -505,7 +517,7 @@ def report(work, results_dir, stamp, latest=""):
     tc = 32 if 32 in conns else (conns[0] if conns else None)
     st = agg.get(("stub", tc, "static"))
     if st:
-        g, p, li = (agg.get(("stub", tc, s)) for s in ("get", "post", "list"))
+        g, p, li, fl = (agg.get(("stub", tc, s)) for s in ("get", "post", "list", "floor"))
         ph = phases.get("stub")
         checks = []
 
@@ -548,6 +560,19 @@ def report(work, results_dir, stamp, latest=""):
                       "< 1,024 KiB" + (" (first repetition: warm-up growth included; judge "
                                        "on a full run)" if rr["from_rep"] == 1 else ""),
                       per < 1024)
+        if fl:
+            # Not a target: how far below the ceiling the floor itself sits says which targets
+            # any handler that calls DynamoDB once per request could meet on this machine.
+            checks.append(
+                f"| floor (one httpd request + one keep-alive round trip to the stub, no work) vs "
+                f"static | req/s {fmt_ratio(ratio(fl['rps'], st['rps']))}, CPU/req "
+                f"{fmt_ratio(ratio(fl['cpu'], st['cpu']))}, p99 "
+                f"{fmt_ratio(ratio(fl['p99'], st['p99']))} | - | info |")
+            if g:
+                checks.append(
+                    f"| GET by id vs the floor | req/s {fmt_ratio(ratio(g['rps'], fl['rps']))}, "
+                    f"CPU/req {fmt_ratio(ratio(g['cpu'], fl['cpu']))}, p99 "
+                    f"{fmt_ratio(ratio(g['p99'], fl['p99']))} | - | info |")
         L += [f"## Targets (stub backend, {tc} connections, this run)", "",
               "| target | measured | limit | |", "|---|--:|--:|---|"] + checks + [""]
 
@@ -568,6 +593,11 @@ def report(work, results_dir, stamp, latest=""):
             f"**{cg['scenarios'][s]['ir_per_request']:,}**" for s in present) + " |")
         L.append("| x static | " + " | ".join(
             fmt_ratio(ratio(cg["scenarios"][s]["ir_per_request"], sref)) for s in present) + " |")
+        fref = cg["scenarios"].get("floor", {}).get("ir_per_request")
+        if fref:
+            L.append("| x floor | " + " | ".join(
+                fmt_ratio(ratio(cg["scenarios"][s]["ir_per_request"], fref)) for s in present)
+                + " |")
         objs = []
         for s in present:
             for o in cg["scenarios"][s]["objects"]:
@@ -606,8 +636,8 @@ def chart(results_dir, stamp, work, agg, backends, conns):
     """results_dir/stamp.png: req/s, CPU per request, and the ratios to the static file."""
     cols = [(b, c) for b in backends for c in conns]
     dat = os.path.join(work, "chart.dat")
-    names = {"static": "static", "get": "GET id", "post": "POST", "list": "list 10",
-             "mixed": "mixed"}
+    names = {"static": "static", "floor": "floor", "get": "GET id", "post": "POST",
+             "list": "list 10", "mixed": "mixed"}
     with open(dat, "w") as f:
         for field, fmt in (("rps", "{:.0f}"), ("cpu", "{:.1f}")):
             f.write("scenario " + " ".join(f"{b}-{c}" for b, c in cols) + "\n")
@@ -639,7 +669,7 @@ def chart(results_dir, stamp, work, agg, backends, conns):
     script = f"""
 set terminal pngcairo size 1100,1100 font 'Sans,10' noenhanced
 set output '{png}'
-set multiplot layout 3,1 title 'mod_items benchmark {stamp}: medians; static = httpd serving a file of the GET answer size'
+set multiplot layout 3,1 title 'mod_items benchmark {stamp}: medians; static = httpd serving a file of the GET answer size, floor = one round trip to the stub and no work'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
