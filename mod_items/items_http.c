@@ -383,7 +383,8 @@ static apr_status_t conn_open(conn_t *conn, items_http_response_t *resp, apr_poo
         resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
                                    (int)rc);
         conn_close(conn);
-        return rc == CURLE_OK ? ITEMS_EUNAVAILABLE : status_from_curl(rc);
+        /* Nothing reached DynamoDB: whatever failed (DNS, refused, proxy, TLS), it is unreachable. */
+        return rc == CURLE_OPERATION_TIMEDOUT ? ITEMS_ETIMEOUT : ITEMS_EUNAVAILABLE;
     }
     conn->fd = fd;
     return APR_SUCCESS;
