@@ -46,6 +46,7 @@ typedef struct conn {
     char *out;
     size_t out_len, out_off;
     uint64_t send_at;   /* monotonic ms: queued output is held back until then */
+    uint64_t last_active; /* monotonic ms: accepted, bytes read, or output flushed */
     int close_after;    /* close once the output is flushed */
     int silent;         /* swallow input, never answer */
     int dead;
@@ -67,6 +68,7 @@ struct capture_server {
     char *raw;
     size_t raw_len;
     unsigned delay_ms;
+    unsigned idle_close_ms;
 
     /* records and counters, under lock */
     record_t **reqs;
@@ -402,6 +404,9 @@ static void process(capture_server_t *srv, conn_t *c)
         case CAPTURE_SILENT:
             c->silent = 1;
             break;
+        case CAPTURE_RAW_KEEP:
+            rc = queue_bytes(c, srv->raw ? srv->raw : "", srv->raw_len, send_at, 0);
+            break;
         }
         pthread_mutex_unlock(&srv->lock);
         if (rc != 0) {
@@ -433,6 +438,7 @@ static void read_conn(capture_server_t *srv, conn_t *c)
         }
         n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
         if (n > 0) {
+            c->last_active = now_ms();
             if (c->silent) {
                 continue; /* swallowed */
             }
@@ -472,6 +478,7 @@ static void flush_conn(capture_server_t *srv, conn_t *c)
     free(c->out);
     c->out = NULL;
     c->out_len = c->out_off = 0;
+    c->last_active = now_ms();
     if (c->close_after) {
         c->dead = 1;
         return;
@@ -523,6 +530,7 @@ static void accept_all(capture_server_t *srv)
             continue;
         }
         c->fd = fd;
+        c->last_active = now_ms();
         pthread_mutex_lock(&srv->lock);
         c->id = ++srv->n_conns;
         pthread_mutex_unlock(&srv->lock);
@@ -540,6 +548,11 @@ static void *serve(void *arg)
         size_t i, n = 2;
         uint64_t now = now_ms();
         int timeout = -1, rc;
+        unsigned idle_ms;
+
+        pthread_mutex_lock(&srv->lock);
+        idle_ms = srv->idle_close_ms;
+        pthread_mutex_unlock(&srv->lock);
 
         if (pcap < srv->n_open + 2) {
             struct pollfd *grown = realloc(pfds, (srv->n_open + 2) * sizeof(*grown));
@@ -569,6 +582,12 @@ static void *serve(void *arg)
                     }
                 }
             }
+            else if (idle_ms && c->in_len == 0) {
+                uint64_t at = c->last_active + idle_ms, wait = at > now ? at - now : 0;
+                if (timeout < 0 || wait < (uint64_t)timeout) {
+                    timeout = wait > 60000 ? 60000 : (int)wait;
+                }
+            }
         }
         for (i = 0; i < n; i++) {
             pfds[i].revents = 0;
@@ -595,6 +614,10 @@ static void *serve(void *arg)
             }
             if (!c->dead && c->out_len > c->out_off && c->send_at <= now_ms()) {
                 flush_conn(srv, c);
+            }
+            if (!c->dead && idle_ms && c->out_len == c->out_off && c->in_len == 0
+                && now_ms() >= c->last_active + idle_ms) {
+                c->dead = 1; /* idle too long: closed without a word */
             }
         }
         if (pfds[1].revents & POLLIN) {
@@ -754,6 +777,13 @@ void capture_server_set_delay_ms(capture_server_t *srv, unsigned delay_ms)
 {
     pthread_mutex_lock(&srv->lock);
     srv->delay_ms = delay_ms;
+    pthread_mutex_unlock(&srv->lock);
+}
+
+void capture_server_set_idle_close_ms(capture_server_t *srv, unsigned idle_ms)
+{
+    pthread_mutex_lock(&srv->lock);
+    srv->idle_close_ms = idle_ms;
     pthread_mutex_unlock(&srv->lock);
 }
 

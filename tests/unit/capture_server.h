@@ -25,7 +25,9 @@ typedef enum capture_action {
     CAPTURE_CLOSE,      /* close the connection without answering */
     CAPTURE_GARBAGE,    /* send bytes that are not HTTP, then close */
     CAPTURE_RAW,        /* send the bytes given to capture_server_set_raw(), then close */
-    CAPTURE_SILENT      /* never answer; the connection stays open until the peer leaves */
+    CAPTURE_SILENT,     /* never answer; the connection stays open until the peer leaves */
+    CAPTURE_RAW_KEEP    /* send the capture_server_set_raw() bytes and keep the connection:
+                         * whatever they say, the next request on it is read and answered */
 } capture_action_t;
 
 typedef struct capture_header {
@@ -67,6 +69,14 @@ void capture_server_set_raw(capture_server_t *srv, const char *bytes, size_t len
 
 /* Wait this long after a request was read before sending the answer. */
 void capture_server_set_delay_ms(capture_server_t *srv, unsigned delay_ms);
+
+/*
+ * Close a connection once it has sat this long with nothing to send and no
+ * partial request (as servers drop idle kept-alive connections), without a
+ * word to the client. 0 (the default): never. Applies from the server's next
+ * event on: set it before the requests whose connections it should close.
+ */
+void capture_server_set_idle_close_ms(capture_server_t *srv, unsigned idle_ms);
 
 /* Forget the recorded requests and zero the connection counter. */
 void capture_server_reset(capture_server_t *srv);

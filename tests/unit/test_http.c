@@ -11,7 +11,10 @@
  * the .authz file byte for byte.
  *
  * Group "items_http": transport behaviour (status codes, bodies, timeouts,
- * size limit, keep-alive, session token, secrecy of the secret key).
+ * size limit, keep-alive, session token, secrecy of the secret key), answer
+ * framing through items_http1.c (chunked, 1xx, close-delimited), when a
+ * connection is reused or dropped, the idle probe, and the resend of a request
+ * whose reused connection died (resp.sent / resp.resent).
  *
  * Signing is ours (items_sigv4.c); libcurl only carries the request. Facts
  * these tests rely on or document:
@@ -826,10 +829,12 @@ static void test_broken_answers(void **state)
 }
 
 /*
- * libcurl quirk worth knowing: when a server closes a REUSED connection without
- * answering, libcurl resends the request once on a new connection, POST or not.
- * So a DynamoDB write can reach the server twice (and a conditional write then
- * fail its own condition). The caller still gets ITEMS_EBADGATEWAY.
+ * When a REUSED connection fails before a byte of the answer (the server may
+ * have closed it while it sat idle), items_http_post sends the request once
+ * more on a new connection, POST or not. So a DynamoDB write can reach the
+ * server twice (and a conditional write then fail its own condition): the
+ * caller learns it from resp.resent. Here both copies are closed on: the
+ * caller gets ITEMS_EBADGATEWAY.
  */
 static void test_retry_on_reused_close(void **state)
 {
@@ -838,12 +843,271 @@ static void test_retry_on_reused_close(void **state)
     items_http_response_t resp;
 
     assert_int_equal(items_http_post(&resp, f->p, &req), APR_SUCCESS);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 0);
     capture_server_set_action(f->srv, CAPTURE_CLOSE);
     assert_int_equal(items_http_post(&resp, f->p, &req), ITEMS_EBADGATEWAY);
+    assert_non_null(resp.error);
+    assert_int_equal(resp.status, 0);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 1);
     assert_int_equal(capture_server_request_count(f->srv), 3);
     assert_int_equal(capture_server_connection_count(f->srv), 2);
     assert_int_equal(capture_server_request(f->srv, 1)->connection, 1);
     assert_int_equal(capture_server_request(f->srv, 2)->connection, 2);
+
+    /* a failure on a new connection is not retried */
+    assert_int_equal(items_http_post(&resp, f->p, &req), ITEMS_EBADGATEWAY);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 0);
+    assert_int_equal(capture_server_request_count(f->srv), 4);
+    assert_int_equal(capture_server_connection_count(f->srv), 3);
+}
+
+/* ------------------------------------------------------------------------ */
+/* answer framing and connection reuse (items_http1.c through the client)   */
+
+/* POST the base request; APR_SUCCESS and the status expected, the body returned. */
+static const char *post_ok(fixture_t *f, int status, apr_size_t *body_len)
+{
+    items_http_request_t req = base_request(f, &test_creds, "/");
+    items_http_response_t resp;
+    apr_status_t rv = items_http_post(&resp, f->p, &req);
+
+    if (rv != APR_SUCCESS) {
+        fail_msg("items_http_post: status %d (%s), expected success", rv,
+                 resp.error ? resp.error : "no error text");
+    }
+    assert_null(resp.error);
+    assert_int_equal(resp.status, status);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 0);
+    assert_non_null(resp.body);
+    assert_int_equal(resp.body[resp.body_len], '\0');
+    if (body_len) {
+        *body_len = resp.body_len;
+    }
+    return resp.body;
+}
+
+static void set_raw(fixture_t *f, capture_action_t action, const char *bytes, size_t len)
+{
+    capture_server_set_raw(f->srv, bytes, len);
+    capture_server_set_action(f->srv, action);
+}
+#define SET_RAW(f, action, lit) set_raw((f), (action), (lit), sizeof(lit) - 1)
+
+/* The connection of the i-th request the server recorded. */
+static unsigned conn_of(fixture_t *f, size_t i)
+{
+    const capture_request_t *got = capture_server_request(f->srv, i);
+
+    assert_non_null(got);
+    return got->connection;
+}
+
+static void test_chunked_answer(void **state)
+{
+    fixture_t *f = *state;
+    apr_size_t len;
+    const char *body;
+
+    SET_RAW(f, CAPTURE_RAW_KEEP,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            "9;ext=1\r\n{\"Item\":{\r\n5\r\n\"a\":1\r\nA\r\n, \"b\":\"\\n\"\r\n2\r\n}}\r\n"
+            "0\r\nx-amz-crc32: 1\r\n\r\n");
+    body = post_ok(f, 200, &len);
+    assert_string_equal(body, "{\"Item\":{\"a\":1, \"b\":\"\\n\"}}");
+    assert_int_equal(len, strlen(body));
+
+    /* the answer ended at its last chunk: the connection carries the next call */
+    body = post_ok(f, 200, &len);
+    assert_int_equal(len, 26);
+    capture_server_set_action(f->srv, CAPTURE_ANSWER);
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    assert_int_equal(capture_server_request_count(f->srv), 3);
+    assert_int_equal(capture_server_connection_count(f->srv), 1);
+}
+
+static void test_interim_answer(void **state)
+{
+    fixture_t *f = *state;
+
+    SET_RAW(f, CAPTURE_RAW_KEEP,
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 13\r\n\r\n{\"__type\":1}\n");
+    assert_string_equal(post_ok(f, 400, NULL), "{\"__type\":1}\n");
+    assert_string_equal(post_ok(f, 400, NULL), "{\"__type\":1}\n");
+    assert_int_equal(capture_server_connection_count(f->srv), 1);
+}
+
+/* Answers that end the connection: the next call opens a new one, though the server kept it. */
+static void test_answer_closes_connection(void **state)
+{
+    static const struct {
+        const char *what, *raw;
+    } cases[] = {
+        { "Connection: close",
+          "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}" },
+        { "Connection: keep-alive, close",
+          "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 2\r\n\r\n{}" },
+        { "HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}" },
+        { "bytes after the answer", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}XYZ" },
+        { "Content-Length with chunked",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "2\r\n{}\r\n0\r\n\r\n" },
+    };
+    fixture_t *f = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (i > 0) { /* a server of its own: no connection is left from the case before */
+            capture_server_stop(f->srv);
+            f->srv = capture_server_start();
+            assert_non_null(f->srv);
+        }
+        set_raw(f, CAPTURE_RAW_KEEP, cases[i].raw, strlen(cases[i].raw));
+        assert_string_equal(post_ok(f, 200, NULL), "{}");
+        capture_server_set_action(f->srv, CAPTURE_ANSWER);
+        assert_string_equal(post_ok(f, 200, NULL), "{}");
+        assert_string_equal(post_ok(f, 200, NULL), "{}");
+        if (capture_server_connection_count(f->srv) != 2 || conn_of(f, 1) != 2
+            || conn_of(f, 2) != 2) {
+            fail_msg("after an answer with %s: %u connections, requests on %u, %u, %u; expected "
+                     "the second on a new connection, the third reusing it",
+                     cases[i].what, capture_server_connection_count(f->srv), conn_of(f, 0),
+                     conn_of(f, 1), conn_of(f, 2));
+        }
+    }
+}
+
+/* HTTP/1.0 with Connection: keep-alive may be reused. */
+static void test_http10_keep_alive(void **state)
+{
+    fixture_t *f = *state;
+
+    SET_RAW(f, CAPTURE_RAW_KEEP,
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}");
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    assert_int_equal(capture_server_connection_count(f->srv), 1);
+}
+
+/* No length, not chunked: the body runs to the close. */
+static void test_answer_to_close(void **state)
+{
+    fixture_t *f = *state;
+
+    SET_RAW(f, CAPTURE_RAW, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"x\":1}");
+    assert_string_equal(post_ok(f, 200, NULL), "{\"x\":1}");
+    capture_server_set_action(f->srv, CAPTURE_ANSWER);
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    assert_int_equal(capture_server_connection_count(f->srv), 2);
+}
+
+/*
+ * The server drops the kept-alive connection while it sits idle. After more
+ * than a second unused, the client probes it before reuse, sees the close and
+ * connects anew: the request goes out once, nothing is resent.
+ */
+static void test_idle_close_probed(void **state)
+{
+    fixture_t *f = *state;
+
+    capture_server_set_idle_close_ms(f->srv, 200);
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    usleep(1250 * 1000);
+    assert_string_equal(post_ok(f, 200, NULL), "{}"); /* sent once, resent 0 */
+    assert_int_equal(capture_server_request_count(f->srv), 2);
+    assert_int_equal(capture_server_connection_count(f->srv), 2);
+    assert_int_equal(conn_of(f, 0), 1);
+    assert_int_equal(conn_of(f, 1), 2);
+}
+
+/*
+ * The same close within the second, when the client does not probe: the
+ * request goes out on the dead connection, fails before any answer and is sent
+ * again on a new one. It arrived once, but the client cannot know: resent.
+ */
+static void test_idle_close_unprobed(void **state)
+{
+    fixture_t *f = *state;
+    items_http_request_t req = base_request(f, &test_creds, "/");
+    items_http_response_t resp;
+
+    capture_server_set_idle_close_ms(f->srv, 50);
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    usleep(300 * 1000);
+    assert_int_equal(items_http_post(&resp, f->p, &req), APR_SUCCESS);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.body, "{}");
+    assert_null(resp.error);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 1);
+    assert_int_equal(capture_server_request_count(f->srv), 2);
+    assert_int_equal(capture_server_connection_count(f->srv), 2);
+}
+
+/* A timeout after the request went out: sent, never resent, on a new or a reused connection. */
+static void test_timeout_after_send(void **state)
+{
+    fixture_t *f = *state;
+    items_http_request_t req = base_request(f, &test_creds, "/");
+    items_http_response_t resp;
+
+    req.timeout = apr_time_from_msec(250);
+    capture_server_set_action(f->srv, CAPTURE_SILENT);
+    assert_int_equal(items_http_post(&resp, f->p, &req), ITEMS_ETIMEOUT);
+    assert_non_null(resp.error);
+    assert_int_equal(resp.status, 0);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 0);
+    assert_int_equal(capture_server_request_count(f->srv), 1);
+
+    capture_server_set_action(f->srv, CAPTURE_ANSWER);
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    capture_server_set_action(f->srv, CAPTURE_SILENT);
+    assert_int_equal(items_http_post(&resp, f->p, &req), ITEMS_ETIMEOUT);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 0);
+    assert_int_equal(capture_server_request_count(f->srv), 3);
+    assert_int_equal(conn_of(f, 2), 2); /* on the reused connection, not again on a new one */
+    assert_int_equal(capture_server_connection_count(f->srv), 2);
+}
+
+/* Nothing went out when nobody could be reached. */
+static void test_refused_not_sent(void **state)
+{
+    fixture_t *f = *state;
+    items_http_request_t req = base_request(f, &test_creds, "/");
+    items_http_response_t resp;
+    unsigned short port = unused_port();
+
+    assert_int_not_equal(port, 0);
+    req.url = apr_psprintf(f->p, "http://127.0.0.1:%u/", (unsigned)port);
+    assert_int_equal(items_http_post(&resp, f->p, &req), ITEMS_EUNAVAILABLE);
+    assert_int_equal(resp.sent, 0);
+    assert_int_equal(resp.resent, 0);
+}
+
+/* A broken answer on a kept connection ends it; the next call connects anew. */
+static void test_broken_answer_drops_connection(void **state)
+{
+    fixture_t *f = *state;
+    items_http_request_t req = base_request(f, &test_creds, "/");
+    items_http_response_t resp;
+
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    SET_RAW(f, CAPTURE_RAW_KEEP, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx");
+    assert_int_equal(items_http_post(&resp, f->p, &req), ITEMS_EBADGATEWAY);
+    assert_non_null(resp.error);
+    assert_int_equal(resp.sent, 1);
+    assert_int_equal(resp.resent, 0); /* an answer came: not resent */
+    assert_int_equal(capture_server_request_count(f->srv), 2);
+    capture_server_set_action(f->srv, CAPTURE_ANSWER);
+    assert_string_equal(post_ok(f, 200, NULL), "{}");
+    assert_int_equal(conn_of(f, 2), 2);
 }
 
 static void test_keepalive(void **state)
@@ -1117,6 +1381,16 @@ int main(void)
         FIXTURE_TEST(test_response_too_large),
         FIXTURE_TEST(test_broken_answers),
         FIXTURE_TEST(test_retry_on_reused_close),
+        FIXTURE_TEST(test_chunked_answer),
+        FIXTURE_TEST(test_interim_answer),
+        FIXTURE_TEST(test_answer_closes_connection),
+        FIXTURE_TEST(test_http10_keep_alive),
+        FIXTURE_TEST(test_answer_to_close),
+        FIXTURE_TEST(test_idle_close_probed),
+        FIXTURE_TEST(test_idle_close_unprobed),
+        FIXTURE_TEST(test_timeout_after_send),
+        FIXTURE_TEST(test_refused_not_sent),
+        FIXTURE_TEST(test_broken_answer_drops_connection),
         FIXTURE_TEST(test_keepalive),
         FIXTURE_TEST(test_session_token),
         FIXTURE_TEST(test_production_request_signature),
