@@ -486,7 +486,7 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
     conn_t *conn;
     apr_status_t rv;
     void *res;
-    int attempt;
+    int attempt, first_copy_out = 0;
 
     memset(resp, 0, sizeof(*resp));
     if (!handles) {
@@ -517,6 +517,7 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
         }
         rv = send_all(conn, resp, p, msg, msg_len, deadline, &sent);
         resp->sent |= sent > 0;
+        resp->resent |= first_copy_out && sent > 0;
         got = 0;
         if (rv == APR_SUCCESS) {
             rv = recv_answer(&ans, conn, resp, p, req, deadline, &got);
@@ -534,7 +535,7 @@ apr_status_t items_http_post(items_http_response_t *resp, apr_pool_t *p,
         if (!reused || attempt > 0 || got > 0 || rv == ITEMS_ETIMEOUT) {
             break;
         }
-        resp->resent |= sent == msg_len;
+        first_copy_out = sent == msg_len;
         resp->error = NULL;
     }
 

@@ -14,6 +14,7 @@ typedef enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_TO_CLOSE } framing_t;
 typedef struct head {
     int status;
     int keep_alive;
+    int close;      /* a "close" option: final, whatever else is listed (RFC 9112 9.6) */
     apr_time_t date;
     framing_t framing;
     apr_size_t content_length;
@@ -21,6 +22,7 @@ typedef struct head {
 } head_t;
 
 #define FAIL(text) (*why = (text), ITEMS_EBADGATEWAY)
+#define MAX_CHUNK_LINE 1024
 
 /* The end of the line starting at s (its CR), or NULL when no CRLF ends it before end. */
 static const char *line_end(const char *s, const char *end)
@@ -77,7 +79,7 @@ static void connection_tokens(head_t *h, const char *v, apr_size_t n)
         tn = k;
         trim(&t, &tn);
         if (name_is(t, tn, "close")) {
-            h->keep_alive = 0;
+            h->close = 1;
         }
         else if (name_is(t, tn, "keep-alive")) {
             h->keep_alive = 1;
@@ -190,6 +192,7 @@ static apr_status_t parse_head(head_t *h, const char **why, const char *buf, apr
         }
     }
     h->end = (apr_size_t)(eol + 2 - buf);
+    h->keep_alive &= !h->close;
     if (h->status < 200 || h->status == 204 || h->status == 304) {
         h->framing = BODY_NONE;
     }
@@ -215,7 +218,7 @@ static apr_status_t parse_head(head_t *h, const char **why, const char *buf, apr
 static apr_status_t parse_chunked(apr_size_t *body_len, apr_size_t *answer_end, const char **why,
                                   char *buf, apr_size_t len, apr_size_t pos, apr_size_t max_body)
 {
-    const char *end = buf + len, *s = buf + pos, *eol;
+    const char *end = buf + len, *s = buf + pos, *eol, *trailers;
     apr_size_t total = 0, out = pos;
     int pass;
 
@@ -225,9 +228,14 @@ static apr_status_t parse_chunked(apr_size_t *body_len, apr_size_t *answer_end, 
             apr_size_t size = 0;
             int digits = 0;
 
+            /* a chunk-size line (extensions included) is short, wherever recv() split it */
             if (!(eol = line_end(s, end))) {
-                return (apr_size_t)(end - s) > 1024 ? FAIL("a chunk header of the answer is malformed")
-                                                    : APR_INCOMPLETE;
+                return (apr_size_t)(end - s) > MAX_CHUNK_LINE
+                           ? FAIL("a chunk header of the answer is too long")
+                           : APR_INCOMPLETE;
+            }
+            if ((apr_size_t)(eol - s) > MAX_CHUNK_LINE) {
+                return FAIL("a chunk header of the answer is too long");
             }
             while (s < eol && apr_isxdigit(*s)) {
                 if (++digits > 15) {
@@ -262,17 +270,21 @@ static apr_status_t parse_chunked(apr_size_t *body_len, apr_size_t *answer_end, 
             }
             s += size + 2;
         }
-        /* the trailer section: header lines up to an empty one */
+        /* the trailer section: header lines up to an empty one, ITEMS_HTTP1_MAX_HEAD in all */
+        trailers = s;
         for (;;) {
             int empty;
 
             if (!(eol = line_end(s, end))) {
-                return (apr_size_t)(end - s) > ITEMS_HTTP1_MAX_HEAD
+                return (apr_size_t)(end - trailers) > ITEMS_HTTP1_MAX_HEAD
                            ? FAIL("the answer's trailer section is too large")
                            : APR_INCOMPLETE;
             }
             empty = eol == s;
             s = eol + 2;
+            if ((apr_size_t)(s - trailers) > ITEMS_HTTP1_MAX_HEAD) {
+                return FAIL("the answer's trailer section is too large");
+            }
             if (empty) {
                 break;
             }
@@ -306,7 +318,7 @@ apr_status_t items_http1_parse(items_http1_answer_t *ans, const char **why, char
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (h.end - start > ITEMS_HTTP1_MAX_HEAD) {
+        if (h.end - start > ITEMS_HTTP1_MAX_HEAD || h.end > ITEMS_HTTP1_MAX_HEAD * 2) {
             return FAIL("the answer's header section is too large");
         }
         if (h.status == 101) {

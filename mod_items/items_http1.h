@@ -11,7 +11,9 @@
 #include <apr_errno.h>
 #include <apr_time.h>
 
-#define ITEMS_HTTP1_MAX_HEAD (64 * 1024) /* status line and headers, every 1xx included */
+/* Each head (status line and headers), and the trailer section; all heads
+ * of one answer (1xx included) together get twice that. */
+#define ITEMS_HTTP1_MAX_HEAD (64 * 1024)
 
 typedef struct items_http1_answer {
     int status;          /* the final (non-1xx) status */

@@ -7,10 +7,6 @@
  * one spare byte the parser may write (buf[len]), so sanitizer builds catch a
  * read or write past it. Incremental feeding is tested the way items_http.c
  * feeds the parser: every call gets everything read so far.
- *
- * Group "items_http1_known_bugs" documents parser bugs found while writing
- * these tests; its tests are skipped unless ITEMS_HTTP1_KNOWN_BUGS=1 is set in
- * the environment (then they fail until the bugs are fixed).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -906,28 +902,17 @@ static void test_eof_early(void **state)
     EXPECT_BAD(p, CHUNKED_HEAD "5\r\nhello\r\n0\r\n\r", 1);
 }
 
-/* --- known bugs (ITEMS_HTTP1_KNOWN_BUGS=1) ------------------------------------------------------ */
-
-static void known_bug(void)
-{
-    const char *on = getenv("ITEMS_HTTP1_KNOWN_BUGS");
-
-    if (!on || strcmp(on, "1")) {
-        skip();
-    }
-}
+/* --- found while writing these tests, fixed ------------------------------------------------ */
 
 /*
  * RFC 9112 9.6: a "close" connection option means the connection closes after
- * this answer, whatever else the field lists. connection_tokens() lets a later
- * "keep-alive" token (same header or another Connection header) undo an earlier
- * "close", so the client would reuse a connection the server is closing.
+ * this answer, whatever else the field lists: a later "keep-alive" token (same
+ * header or another Connection header) does not undo it.
  */
-static void test_bug_close_then_keep_alive(void **state)
+static void test_close_wins_over_keep_alive(void **state)
 {
     apr_pool_t *p = *state;
 
-    known_bug();
     EXPECT_ANSWER(p, "HTTP/1.1 200 OK\r\nConnection: close, keep-alive\r\nContent-Length: 2\r\n\r\n{}",
                   0, 200, "{}", 0);
     EXPECT_ANSWER(p, "HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\n"
@@ -937,15 +922,7 @@ static void test_bug_close_then_keep_alive(void **state)
                   0, 200, "{}", 0);
 }
 
-/*
- * The outcome must not depend on how the bytes were split by recv(). Three
- * limits are only applied while a line is incomplete: a chunk-size line over
- * 1024 bytes (a long chunk extension), a trailer line over ITEMS_HTTP1_MAX_HEAD,
- * and 1xx heads totalling over 2 * ITEMS_HTTP1_MAX_HEAD (items_http1.h says the
- * head limit counts every 1xx). Parsed in one piece these answers succeed;
- * parsed as they arrive, a prefix fails instead of being APR_INCOMPLETE.
- */
-/* Parsed whole: success; its first `part` bytes: must be APR_INCOMPLETE. NULL when so, else why not. */
+/* Whole and as its first `part` bytes: both fail. NULL when so, else what happened. */
 static const char *split_problem(apr_pool_t *p, const char *label, const char *text, size_t len,
                                  size_t part)
 {
@@ -953,36 +930,32 @@ static const char *split_problem(apr_pool_t *p, const char *label, const char *t
     const char *why;
     apr_status_t whole = parse(p, &ans, &why, NULL, text, len, 0, MAX_BODY), prefix;
 
-    if (whole != APR_SUCCESS) {
-        return apr_psprintf(p, "%s: whole answer: status %d (%s), expected success\n", label, whole,
-                            why ? why : "-");
+    if (whole != ITEMS_EBADGATEWAY) {
+        return apr_psprintf(p, "%s: whole answer: status %d, expected ITEMS_EBADGATEWAY\n", label,
+                            whole);
     }
     prefix = parse(p, &ans, &why, NULL, text, part, 0, MAX_BODY);
-    if (prefix != APR_INCOMPLETE) {
-        return apr_psprintf(p, "%s: succeeds whole, but its first %" APR_SIZE_T_FMT " bytes gave"
-                               " status %d (%s) instead of APR_INCOMPLETE\n",
-                            label, (apr_size_t)part, prefix, why ? why : "-");
+    if (prefix != ITEMS_EBADGATEWAY) {
+        return apr_psprintf(p, "%s: fails whole, but its first %" APR_SIZE_T_FMT " bytes gave"
+                               " status %d instead of ITEMS_EBADGATEWAY\n",
+                            label, (apr_size_t)part, prefix);
     }
     return NULL;
 }
 
 /*
- * The outcome must not depend on how recv() split the bytes. Three limits are
- * applied only while a line is incomplete: a chunk-size line over 1024 bytes
- * (a long chunk extension), a trailer line over ITEMS_HTTP1_MAX_HEAD, and 1xx
- * heads totalling over 2 * ITEMS_HTTP1_MAX_HEAD (items_http1.h says the head
- * limit counts every 1xx, but a complete run of 1xx heads is only limited one
- * by one). Parsed in one piece these answers succeed; parsed as they arrive,
- * a prefix fails instead of being APR_INCOMPLETE.
+ * The outcome must not depend on how recv() split the bytes. These limits once
+ * applied only while a line was incomplete: a chunk-size line over 1024 bytes
+ * (a long chunk extension), a trailer section over ITEMS_HTTP1_MAX_HEAD, and
+ * heads (1xx included) totalling over 2 * ITEMS_HTTP1_MAX_HEAD. Now such
+ * answers fail whole and in part alike.
  */
-static void test_bug_limits_depend_on_split(void **state)
+static void test_limits_do_not_depend_on_split(void **state)
 {
     apr_pool_t *p = *state;
     const char *problems = "", *problem;
     size_t head = sizeof(CHUNKED_HEAD) - 1, len, i;
     char *text;
-
-    known_bug();
 
     /* a 2000-byte chunk extension */
     text = apr_palloc(p, head + 2100);
@@ -1051,16 +1024,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_body_over_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_head_over_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eof_early, setup, teardown),
-    };
-    const struct CMUnitTest known_bugs[] = {
-        cmocka_unit_test_setup_teardown(test_bug_close_then_keep_alive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bug_limits_depend_on_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_wins_over_keep_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_do_not_depend_on_split, setup, teardown),
     };
     int failed;
 
     apr_initialize();
     failed = cmocka_run_group_tests_name("items_http1", tests, NULL, NULL);
-    failed += cmocka_run_group_tests_name("items_http1_known_bugs", known_bugs, NULL, NULL);
     apr_terminate();
     return failed ? 1 : 0;
 }
