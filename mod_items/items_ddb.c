@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "items_ddb.h"
+#include "items_ddbtext.h"
 #include "items_http.h"
 #include "items_json.h"
 #include "items_status.h"
@@ -510,14 +511,30 @@ static int is_clock_skew(const items_ddb_diag_t *diag)
                || strstr(diag->message, "Skew"));
 }
 
-static apr_status_t attempt(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
-                            items_http_request_t *req, apr_time_t *server_date)
+/* An answer's body as a JSON object, or ITEMS_EBADGATEWAY. */
+static apr_status_t answer_object(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
+                                  const char *body, apr_size_t len)
+{
+    if (items_json_parse_plain(answer, p, body, len) != APR_SUCCESS || !json_is_object(*answer)) {
+        diag->message = "response body is not a JSON object";
+        *answer = NULL;
+        return ITEMS_EBADGATEWAY;
+    }
+    return APR_SUCCESS;
+}
+
+/* One call. The answer as a JSON object, or (raw != NULL) its body as it came. */
+static apr_status_t attempt(json_t **answer, const char **raw, apr_size_t *raw_len,
+                            items_ddb_diag_t *diag, apr_pool_t *p, items_http_request_t *req,
+                            apr_time_t *server_date)
 {
     items_http_response_t resp;
     apr_time_t start = apr_time_now();
     apr_status_t rv;
 
-    *answer = NULL;
+    if (answer) {
+        *answer = NULL;
+    }
     diag->http_status = 0;
     diag->aws_type = NULL;
     diag->message = NULL;
@@ -542,17 +559,21 @@ static apr_status_t attempt(json_t **answer, items_ddb_diag_t *diag, apr_pool_t 
         }
         return rv;
     }
-    if (items_json_parse_plain(answer, p, resp.body, resp.body_len) != APR_SUCCESS
-        || !json_is_object(*answer)) {
-        diag->message = "response body is not a JSON object";
-        *answer = NULL;
-        return ITEMS_EBADGATEWAY;
+    if (raw) {
+        *raw = resp.body;
+        *raw_len = resp.body_len;
+        return APR_SUCCESS;
     }
-    return APR_SUCCESS;
+    return answer_object(answer, diag, p, resp.body, resp.body_len);
 }
 
-static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
-                         const items_ddb_t *ddb, const char *operation, const json_t *request)
+/*
+ * One DynamoDB operation, retried as needed: its answer as a JSON object, or
+ * (raw != NULL) the answer's body for items_ddbtext.c to read first.
+ */
+static apr_status_t call(json_t **answer, const char **raw, apr_size_t *raw_len,
+                         items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                         const char *operation, const json_t *request)
 {
     const char *headers[3], *body;
     apr_size_t body_len;
@@ -562,7 +583,9 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
     apr_status_t rv;
     int tries, skew_fixed = 0;
 
-    *answer = NULL;
+    if (answer) {
+        *answer = NULL;
+    }
     diag->operation = operation;
     diag->http_status = 0;
     diag->aws_type = NULL;
@@ -608,7 +631,7 @@ static apr_status_t call(json_t **answer, items_ddb_diag_t *diag, apr_pool_t *p,
             apr_int32_t skew = (apr_int32_t)apr_atomic_read32(&clock_skew_s);
             req.sign_time = skew ? now + apr_time_from_sec(skew) : 0;
         }
-        rv = attempt(answer, diag, p, &req, &server_date);
+        rv = attempt(answer, raw, raw_len, diag, p, &req, &server_date);
         if (rv == APR_SUCCESS) {
             if (tries == 1) {
                 budget_give();
@@ -674,27 +697,34 @@ apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,
     }
     expr_init(&x, p);
     add_expressions(request, &x, condition(&x, cond));
-    if ((rv = call(&answer, diag, p, ddb, "PutItem", request)) != APR_SUCCESS) {
+    if ((rv = call(&answer, NULL, NULL, diag, p, ddb, "PutItem", request)) != APR_SUCCESS) {
         return rv;
     }
     *created = json_object_get(answer, "Attributes") == NULL;
     return APR_SUCCESS;
 }
 
-apr_status_t items_ddb_get(json_t **item, items_ddb_meta_t *meta, items_ddb_diag_t *diag,
-                           apr_pool_t *p, const items_ddb_t *ddb, const char *id)
+/* GetItem of id: the answer's body, unread. */
+static apr_status_t get_body(const char **body, apr_size_t *len, items_ddb_diag_t *diag,
+                             apr_pool_t *p, const items_ddb_t *ddb, const char *id)
 {
-    json_t *request, *answer, *attrs;
-    apr_status_t rv;
+    json_t *request = items_json_own(p, json_pack("{ss s{s{ss}} sb}", "TableName", ddb->table,
+                                                  "Key", "id", "S", id, "ConsistentRead", 1));
 
-    *item = NULL;
-    memset(meta, 0, sizeof(*meta));
-    request = items_json_own(p, json_pack("{ss s{s{ss}} sb}", "TableName", ddb->table, "Key",
-                                          "id", "S", id, "ConsistentRead", 1));
     if (!request) {
         return APR_ENOMEM;
     }
-    if ((rv = call(&answer, diag, p, ddb, "GetItem", request)) != APR_SUCCESS) {
+    return call(NULL, body, len, diag, p, ddb, "GetItem", request);
+}
+
+/* The item of a GetItem answer's body, through jansson. */
+static apr_status_t get_item(json_t **item, items_ddb_meta_t *meta, items_ddb_diag_t *diag,
+                             apr_pool_t *p, const char *body, apr_size_t len)
+{
+    json_t *answer, *attrs;
+    apr_status_t rv;
+
+    if ((rv = answer_object(&answer, diag, p, body, len)) != APR_SUCCESS) {
         return rv;
     }
     attrs = json_object_get(answer, "Item");
@@ -705,6 +735,52 @@ apr_status_t items_ddb_get(json_t **item, items_ddb_meta_t *meta, items_ddb_diag
         diag->message = "GetItem answered a malformed Item";
     }
     return rv;
+}
+
+apr_status_t items_ddb_get(json_t **item, items_ddb_meta_t *meta, items_ddb_diag_t *diag,
+                           apr_pool_t *p, const items_ddb_t *ddb, const char *id)
+{
+    const char *body;
+    apr_size_t len;
+    apr_status_t rv;
+
+    *item = NULL;
+    memset(meta, 0, sizeof(*meta));
+    if ((rv = get_body(&body, &len, diag, p, ddb, id)) != APR_SUCCESS) {
+        return rv;
+    }
+    return get_item(item, meta, diag, p, body, len);
+}
+
+apr_status_t items_ddb_get_text(const char **text, apr_size_t *text_len, items_ddb_meta_t *meta,
+                                items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                                const char *id)
+{
+    items_ddbtext_answer_t fast;
+    const char *body;
+    apr_size_t len;
+    json_t *item;
+    apr_status_t rv;
+
+    *text = NULL;
+    memset(meta, 0, sizeof(*meta));
+    if ((rv = get_body(&body, &len, diag, p, ddb, id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (items_ddbtext_items(&fast, p, body, len, 0) == APR_SUCCESS) {
+        if (!fast.n_items) {
+            return ITEMS_ENOTFOUND;
+        }
+        *text = fast.items[0].text;
+        *text_len = fast.items[0].len;
+        meta->version = fast.items[0].version;
+        meta->request = fast.items[0].request;
+        return APR_SUCCESS;
+    }
+    if ((rv = get_item(&item, meta, diag, p, body, len)) != APR_SUCCESS) {
+        return rv;
+    }
+    return items_json_dump(text, text_len, p, item);
 }
 
 /* DynamoDB's limit on each expression's length. */
@@ -798,7 +874,7 @@ apr_status_t items_ddb_update(json_t **item, items_ddb_meta_t *meta, items_ddb_d
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = call(&answer, diag, p, ddb, "UpdateItem", request)) != APR_SUCCESS) {
+    if ((rv = call(&answer, NULL, NULL, diag, p, ddb, "UpdateItem", request)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = items_ddb_unmarshal_item(item, meta, p, json_object_get(answer, "Attributes")))
@@ -819,7 +895,7 @@ apr_status_t items_ddb_describe(const char **status, items_ddb_diag_t *diag, apr
     if (!request) {
         return APR_ENOMEM;
     }
-    if ((rv = call(&answer, diag, p, ddb, "DescribeTable", request)) != APR_SUCCESS) {
+    if ((rv = call(&answer, NULL, NULL, diag, p, ddb, "DescribeTable", request)) != APR_SUCCESS) {
         return rv;
     }
     st = json_object_get(json_object_get(answer, "Table"), "TableStatus");
@@ -849,21 +925,63 @@ apr_status_t items_ddb_delete(items_ddb_diag_t *diag, apr_pool_t *p, const items
     }
     expr_init(&x, p);
     add_expressions(request, &x, condition(&x, &exists));
-    return call(&answer, diag, p, ddb, "DeleteItem", request);
+    return call(&answer, NULL, NULL, diag, p, ddb, "DeleteItem", request);
 }
 
-apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag_t *diag,
-                            apr_pool_t *p, const items_ddb_t *ddb, int limit,
-                            const char *start_id)
+/*
+ * A first Scan page read by items_ddbtext.c: the list's text and the next
+ * page's id, when that page completes the list (more items than asked, or the
+ * table's end). APR_ENOTIMPL otherwise: the jansson path takes over.
+ */
+static apr_status_t scan_text(const char **text, apr_size_t *text_len, const char **next_id,
+                              apr_pool_t *p, const char *body, apr_size_t len, int limit)
+{
+    items_ddbtext_answer_t fast;
+    apr_size_t total = 2;
+    int n, i;
+    char *out;
+
+    if (limit < 1 || items_ddbtext_items(&fast, p, body, len, 1) != APR_SUCCESS
+        || fast.n_items > limit + 1 || (fast.n_items <= limit && fast.has_more)) {
+        return APR_ENOTIMPL;
+    }
+    n = fast.n_items > limit ? limit : fast.n_items;
+    if (fast.n_items > limit && !(*next_id = fast.items[limit - 1].id)) {
+        return APR_ENOTIMPL;
+    }
+    for (i = 0; i < n; i++) {
+        total += fast.items[i].len + 1;
+    }
+    out = apr_palloc(p, total + 1);
+    *text = out;
+    *out++ = '[';
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *out++ = ',';
+        }
+        memcpy(out, fast.items[i].text, fast.items[i].len);
+        out += fast.items[i].len;
+    }
+    *out++ = ']';
+    *out = '\0';
+    *text_len = (apr_size_t)(out - *text);
+    return APR_SUCCESS;
+}
+
+apr_status_t items_ddb_scan(const char **text, apr_size_t *text_len, const char **next_id,
+                            items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                            int limit, const char *start_id)
 {
     json_t *list = items_json_own(p, json_array());
     json_t *start_key = NULL, *request, *answer, *page, *attrs, *item, *key_id;
     items_ddb_meta_t meta;
+    const char *body;
+    apr_size_t len;
     apr_status_t rv;
     size_t i;
     int pages;
 
-    *items = NULL;
+    *text = NULL;
     *next_id = NULL;
     if (start_id) {
         start_key = items_json_own(p, json_pack("{s{ss}}", "id", "S", start_id));
@@ -887,7 +1005,14 @@ apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag
         if (start_key) {
             json_object_set(request, "ExclusiveStartKey", start_key);
         }
-        if ((rv = call(&answer, diag, p, ddb, "Scan", request)) != APR_SUCCESS) {
+        if ((rv = call(NULL, &body, &len, diag, p, ddb, "Scan", request)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (pages == 0 && scan_text(text, text_len, next_id, p, body, len, limit) == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+        *next_id = NULL;
+        if ((rv = answer_object(&answer, diag, p, body, len)) != APR_SUCCESS) {
             return rv;
         }
         page = json_object_get(answer, "Items");
@@ -918,6 +1043,5 @@ apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag
         }
         *next_id = json_string_value(key_id);
     }
-    *items = list;
-    return APR_SUCCESS;
+    return items_json_dump(text, text_len, p, list);
 }

@@ -86,6 +86,14 @@ apr_status_t items_ddb_get(json_t **item, items_ddb_meta_t *meta, items_ddb_diag
                            apr_pool_t *p, const items_ddb_t *ddb, const char *id);
 
 /*
+ * The same, as the client's JSON text (NUL-terminated): read straight from
+ * DynamoDB's answer by items_ddbtext.c when it can, through jansson otherwise.
+ */
+apr_status_t items_ddb_get_text(const char **text, apr_size_t *text_len, items_ddb_meta_t *meta,
+                                items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                                const char *id);
+
+/*
  * Apply a merge patch atomically (UpdateItem): members set, nulls removed,
  * nested objects merged through document paths, a new version set; the item
  * must exist and meet cond. *item is the item afterwards. ITEMS_ECONFLICT
@@ -107,13 +115,15 @@ apr_status_t items_ddb_delete(items_ddb_diag_t *diag, apr_pool_t *p, const items
                               const char *id, const items_ddb_cond_t *cond);
 
 /*
- * Up to limit items as a JSON array, following DynamoDB's pages as needed,
- * starting after start_id (NULL: from the beginning). *next_id is where the
- * next page starts, NULL when the scan is complete.
+ * Up to limit (>= 1) items as the client's JSON array text (NUL-terminated),
+ * following DynamoDB's pages as needed, starting after start_id (NULL: from
+ * the beginning). *next_id is where the next page starts, NULL when the scan
+ * is complete. A first page that completes the list is read straight by
+ * items_ddbtext.c when it can, the rest through jansson.
  */
-apr_status_t items_ddb_scan(json_t **items, const char **next_id, items_ddb_diag_t *diag,
-                            apr_pool_t *p, const items_ddb_t *ddb, int limit,
-                            const char *start_id);
+apr_status_t items_ddb_scan(const char **text, apr_size_t *text_len, const char **next_id,
+                            items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                            int limit, const char *start_id);
 
 /* --- pure parts, exposed for unit tests ------------------------------------ */
 

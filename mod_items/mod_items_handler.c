@@ -65,6 +65,18 @@ static int http_status_for(apr_status_t rv, const char **detail)
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+static int send_text(request_rec *r, int status, const char *content_type, const char *text,
+                     apr_size_t len)
+{
+    r->status = status;
+    ap_set_content_type(r, content_type);
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
+    return OK;
+}
+
 static int send_json(request_rec *r, int status, const char *content_type, const json_t *body)
 {
     const char *text;
@@ -73,13 +85,7 @@ static int send_json(request_rec *r, int status, const char *content_type, const
     if (items_json_dump(&text, &len, r->pool, body) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    r->status = status;
-    ap_set_content_type(r, content_type);
-    ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) {
-        ap_rwrite(text, (int)len, r);
-    }
-    return OK;
+    return send_text(r, status, content_type, text, len);
 }
 
 static int send_empty(request_rec *r, int status)
@@ -407,8 +413,8 @@ static int list_items(items_req_t *q)
     const items_dir_conf_t *c = q->conf;
     int max = c->list_max >= 0 ? c->list_max : ITEMS_DEFAULT_LIST_MAX;
     int dflt = c->list_default >= 0 ? c->list_default : ITEMS_DEFAULT_LIST_LIMIT;
-    const char *error, *cursor, *start_id = NULL, *next_id, *next;
-    json_t *items;
+    const char *error, *cursor, *start_id = NULL, *next_id, *next, *text;
+    apr_size_t len;
     apr_status_t rv;
     int limit;
 
@@ -422,7 +428,7 @@ static int list_items(items_req_t *q)
         return send_problem(r, HTTP_BAD_REQUEST, "'cursor' is not one this server issued (or "
                                                  "it was altered)");
     }
-    rv = items_ddb_scan(&items, &next_id, &q->diag, r->pool, &q->ddb, limit, start_id);
+    rv = items_ddb_scan(&text, &len, &next_id, &q->diag, r->pool, &q->ddb, limit, start_id);
     if (rv != APR_SUCCESS) {
         return send_backend_error(q, rv);
     }
@@ -431,7 +437,7 @@ static int list_items(items_req_t *q)
                        apr_psprintf(r->pool, "<%s/?limit=%d&cursor=%s>; rel=\"next\"",
                                     q->collection, limit, next));
     }
-    return send_json(r, HTTP_OK, "application/json", items);
+    return send_text(r, HTTP_OK, "application/json", text, len);
 }
 
 /* --- item ------------------------------------------------------------------------------ */
@@ -442,14 +448,15 @@ static int get_item(items_req_t *q, const char *id)
     const char *inm = apr_table_get(r->headers_in, "If-None-Match"), *error;
     items_route_etags_t tags;
     items_ddb_meta_t meta;
-    json_t *item;
+    const char *text;
+    apr_size_t len;
     apr_status_t rv;
     int i;
 
     if (inm && items_route_parse_etags(&tags, &error, r->pool, inm) != APR_SUCCESS) {
         return send_problem(r, HTTP_BAD_REQUEST, error);
     }
-    rv = items_ddb_get(&item, &meta, &q->diag, r->pool, &q->ddb, id);
+    rv = items_ddb_get_text(&text, &len, &meta, &q->diag, r->pool, &q->ddb, id);
     if (rv != APR_SUCCESS) {
         return send_backend_error(q, rv);
     }
@@ -464,7 +471,7 @@ static int get_item(items_req_t *q, const char *id)
             return send_empty(r, HTTP_NOT_MODIFIED);
         }
     }
-    return send_json(r, HTTP_OK, "application/json", item);
+    return send_text(r, HTTP_OK, "application/json", text, len);
 }
 
 /* Whether the item now carries version: a write of ours took effect. */

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "items_ddbtext.h"
+
+#include <apr_strings.h>
+
+#include <string.h>
+
+/*
+ * Every "not this path" is APR_ENOTIMPL, and so is every malformation: the
+ * jansson path reads the answer again and says what is wrong with it.
+ */
+#define DECLINE APR_ENOTIMPL
+#define MAX_MEMBERS 128       /* members of one item or map this path takes */
+#define MAX_SKIP_DEPTH (2 * ITEMS_DDBTEXT_MAX_DEPTH + 8) /* JSON nesting it checks */
+#define MAX_NUMBER_CHARS 15   /* numbers outside attribute values: jansson's int64/double */
+
+typedef struct reader {
+    const char *s, *end;
+} reader_t;
+
+typedef struct writer {
+    char *buf;
+    apr_size_t len, cap;
+} writer_t;
+
+typedef struct span {
+    const char *s;
+    apr_size_t n;
+} span_t;
+
+typedef struct member {
+    span_t key;
+    span_t value; /* the value's JSON text */
+} member_t;
+
+static void skip_ws(reader_t *r)
+{
+    while (r->s < r->end && (*r->s == ' ' || *r->s == '\t' || *r->s == '\n' || *r->s == '\r')) {
+        r->s++;
+    }
+}
+
+/* Consume c (after white space). */
+static int take(reader_t *r, char c)
+{
+    skip_ws(r);
+    if (r->s < r->end && *r->s == c) {
+        r->s++;
+        return 1;
+    }
+    return 0;
+}
+
+static int put(writer_t *w, const char *s, apr_size_t n)
+{
+    if (n > w->cap - w->len) {
+        return 0;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    return 1;
+}
+
+/* Length of the UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or > U+10FFFF), 0: invalid. */
+static apr_size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+    apr_size_t n, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    if ((apr_size_t)(end - s) < n) {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+        return 0;
+    }
+    return n;
+}
+
+/*
+ * A string token: its raw content between the quotes. Escapes are taken only
+ * where jansson writes them back the same way (\" \\ \b \f \n \r \t) or as
+ * the character itself (\/); \u is declined. *escaped: a backslash is in it.
+ */
+static apr_status_t string_token(span_t *raw, int *escaped, reader_t *r)
+{
+    const unsigned char *s, *end = (const unsigned char *)r->end;
+
+    *escaped = 0;
+    if (!take(r, '"')) {
+        return DECLINE;
+    }
+    s = (const unsigned char *)r->s;
+    raw->s = r->s;
+    while (s < end && *s != '"') {
+        if (*s == '\\') {
+            if (s + 1 >= end || !strchr("\"\\/bfnrt", s[1]) || !s[1]) {
+                return DECLINE;
+            }
+            *escaped = 1;
+            s += 2;
+        }
+        else if (*s < 0x20) {
+            return DECLINE;
+        }
+        else if (*s < 0x80) {
+            s++;
+        }
+        else {
+            apr_size_t n = utf8_len(s, end);
+            if (!n) {
+                return DECLINE;
+            }
+            s += n;
+        }
+    }
+    if (s >= end) {
+        return DECLINE;
+    }
+    raw->n = (apr_size_t)((const char *)s - raw->s);
+    r->s = (const char *)s + 1;
+    return APR_SUCCESS;
+}
+
+/* A string without escapes, e.g. a name or a type. */
+static apr_status_t plain_string(span_t *raw, reader_t *r)
+{
+    int escaped;
+    apr_status_t rv = string_token(raw, &escaped, r);
+
+    return rv == APR_SUCCESS && escaped ? DECLINE : rv;
+}
+
+static int span_is(const span_t *sp, const char *lit)
+{
+    return sp->n == strlen(lit) && !memcmp(sp->s, lit, sp->n);
+}
+
+/* A string as jansson writes it (JSON_COMPACT, no JSON_ESCAPE_SLASH): only \/ changes. */
+static int put_string(writer_t *w, const span_t *raw, int escaped)
+{
+    apr_size_t i;
+
+    if (!put(w, "\"", 1)) {
+        return 0;
+    }
+    if (!escaped) {
+        return put(w, raw->s, raw->n) && put(w, "\"", 1);
+    }
+    for (i = 0; i < raw->n; i++) {
+        if (raw->s[i] == '\\' && raw->s[i + 1] == '/') {
+            if (!put(w, "/", 1)) {
+                return 0;
+            }
+            i++;
+        }
+        else if (raw->s[i] == '\\') {
+            if (!put(w, raw->s + i, 2)) {
+                return 0;
+            }
+            i++;
+        }
+        else if (!put(w, raw->s + i, 1)) {
+            return 0;
+        }
+    }
+    return put(w, "\"", 1);
+}
+
+static const char *digits(const char *s, const char *end)
+{
+    const char *start = s;
+
+    while (s < end && *s >= '0' && *s <= '9') {
+        s++;
+    }
+    return s > start ? s : NULL;
+}
+
+/* Whether [s, end) is exactly a JSON number (RFC 8259), as items_ddb.c requires of N. */
+static int is_number_text(const char *s, const char *end)
+{
+    if (s < end && *s == '-') {
+        s++;
+    }
+    if (s < end && *s == '0') {
+        s++;
+    }
+    else if (!(s = digits(s, end))) {
+        return 0;
+    }
+    if (s < end && *s == '.' && !(s = digits(s + 1, end))) {
+        return 0;
+    }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < end && (*s == '+' || *s == '-')) {
+            s++;
+        }
+        if (!(s = digits(s, end))) {
+            return 0;
+        }
+    }
+    return s == end;
+}
+
+static int take_literal(reader_t *r, const char *lit)
+{
+    apr_size_t n = strlen(lit);
+
+    skip_ws(r);
+    if ((apr_size_t)(r->end - r->s) >= n && !memcmp(r->s, lit, n)) {
+        r->s += n;
+        return 1;
+    }
+    return 0;
+}
+
+/* Check one JSON value and step over it (members this path does not use). */
+static apr_status_t skip_value(reader_t *r, int depth)
+{
+    span_t raw;
+    int escaped;
+    apr_status_t rv;
+
+    if (depth > MAX_SKIP_DEPTH) {
+        return DECLINE;
+    }
+    skip_ws(r);
+    if (r->s >= r->end) {
+        return DECLINE;
+    }
+    switch (*r->s) {
+    case '"':
+        return string_token(&raw, &escaped, r);
+    case '{':
+        r->s++;
+        if (take(r, '}')) {
+            return APR_SUCCESS;
+        }
+        do {
+            if ((rv = plain_string(&raw, r)) != APR_SUCCESS || !take(r, ':')
+                || (rv = skip_value(r, depth + 1)) != APR_SUCCESS) {
+                return DECLINE;
+            }
+        } while (take(r, ','));
+        return take(r, '}') ? APR_SUCCESS : DECLINE;
+    case '[':
+        r->s++;
+        if (take(r, ']')) {
+            return APR_SUCCESS;
+        }
+        do {
+            if ((rv = skip_value(r, depth + 1)) != APR_SUCCESS) {
+                return rv;
+            }
+        } while (take(r, ','));
+        return take(r, ']') ? APR_SUCCESS : DECLINE;
+    case 't':
+        return take_literal(r, "true") ? APR_SUCCESS : DECLINE;
+    case 'f':
+        return take_literal(r, "false") ? APR_SUCCESS : DECLINE;
+    case 'n':
+        return take_literal(r, "null") ? APR_SUCCESS : DECLINE;
+    default: {
+        /* small plain numbers only (Count, ScannedCount): within jansson's ranges */
+        const char *start = r->s, *e = r->s;
+        while (e < r->end && e - start <= MAX_NUMBER_CHARS && strchr("-0123456789.", *e) && *e) {
+            e++;
+        }
+        if (e == start || e - start > MAX_NUMBER_CHARS || !is_number_text(start, e)
+            || (e < r->end && (*e == 'e' || *e == 'E'))) {
+            return DECLINE;
+        }
+        r->s = e;
+        return APR_SUCCESS;
+    }
+    }
+}
+
+/* The members of an object (the reader is before its '{'), names unescaped and distinct. */
+static apr_status_t object_members(member_t **out, int *n, apr_pool_t *p, reader_t *r)
+{
+    member_t *members = NULL;
+    int i, cap = 0;
+
+    *n = 0;
+    *out = NULL;
+    if (!take(r, '{')) {
+        return DECLINE;
+    }
+    if (take(r, '}')) {
+        return APR_SUCCESS;
+    }
+    do {
+        member_t *m;
+        if (*n == cap) {
+            member_t *grown;
+            if (cap == MAX_MEMBERS) {
+                return DECLINE;
+            }
+            cap = cap ? cap * 2 : 16;
+            grown = apr_palloc(p, (apr_size_t)cap * sizeof(*grown));
+            if (*n) {
+                memcpy(grown, members, (apr_size_t)*n * sizeof(*grown));
+            }
+            members = *out = grown;
+        }
+        m = &members[*n];
+        if (plain_string(&m->key, r) != APR_SUCCESS || !take(r, ':')) {
+            return DECLINE;
+        }
+        for (i = 0; i < *n; i++) {
+            if (members[i].key.n == m->key.n && !memcmp(members[i].key.s, m->key.s, m->key.n)) {
+                return DECLINE; /* jansson would keep one of them */
+            }
+        }
+        skip_ws(r);
+        m->value.s = r->s;
+        if (skip_value(r, 1) != APR_SUCCESS) {
+            return DECLINE;
+        }
+        m->value.n = (apr_size_t)(r->s - m->value.s);
+        (*n)++;
+    } while (take(r, ','));
+    return take(r, '}') ? APR_SUCCESS : DECLINE;
+}
+
+static apr_status_t attribute_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth);
+
+/* [ string, ... ] of a set: as strings (SS, BS) or as numbers (NS). */
+static apr_status_t set_value(writer_t *w, reader_t *r, int numbers)
+{
+    span_t raw;
+    int escaped, first = 1;
+
+    if (!take(r, '[') || !put(w, "[", 1)) {
+        return DECLINE;
+    }
+    if (!take(r, ']')) {
+        do {
+            if (string_token(&raw, &escaped, r) != APR_SUCCESS || (!first && !put(w, ",", 1))) {
+                return DECLINE;
+            }
+            if (numbers ? escaped || !is_number_text(raw.s, raw.s + raw.n) || !put(w, raw.s, raw.n)
+                        : !put_string(w, &raw, escaped)) {
+                return DECLINE;
+            }
+            first = 0;
+        } while (take(r, ','));
+        if (!take(r, ']')) {
+            return DECLINE;
+        }
+    }
+    return put(w, "]", 1) ? APR_SUCCESS : DECLINE;
+}
+
+/* A map's members (M) as an object, in their order. */
+static apr_status_t map_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth)
+{
+    member_t *members;
+    int n, i;
+
+    if (object_members(&members, &n, p, r) != APR_SUCCESS || !put(w, "{", 1)) {
+        return DECLINE;
+    }
+    for (i = 0; i < n; i++) {
+        reader_t v = { members[i].value.s, members[i].value.s + members[i].value.n };
+        if ((i && !put(w, ",", 1)) || !put_string(w, &members[i].key, 0) || !put(w, ":", 1)
+            || attribute_value(w, p, &v, depth + 1) != APR_SUCCESS) {
+            return DECLINE;
+        }
+    }
+    return put(w, "}", 1) ? APR_SUCCESS : DECLINE;
+}
+
+/* A list's elements (L) as an array. */
+static apr_status_t list_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth)
+{
+    int first = 1;
+
+    if (!take(r, '[') || !put(w, "[", 1)) {
+        return DECLINE;
+    }
+    if (!take(r, ']')) {
+        do {
+            if ((!first && !put(w, ",", 1)) || attribute_value(w, p, r, depth + 1) != APR_SUCCESS) {
+                return DECLINE;
+            }
+            first = 0;
+        } while (take(r, ','));
+        if (!take(r, ']')) {
+            return DECLINE;
+        }
+    }
+    return put(w, "]", 1) ? APR_SUCCESS : DECLINE;
+}
+
+/* One AttributeValue, {"<type>": value}, as plain JSON. */
+static apr_status_t attribute_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth)
+{
+    span_t type, raw;
+    int escaped;
+    apr_status_t rv;
+
+    if (depth > ITEMS_DDBTEXT_MAX_DEPTH || !take(r, '{') || plain_string(&type, r) != APR_SUCCESS
+        || !take(r, ':')) {
+        return DECLINE;
+    }
+    if (span_is(&type, "S") || span_is(&type, "B")) {
+        rv = string_token(&raw, &escaped, r) == APR_SUCCESS && put_string(w, &raw, escaped)
+                 ? APR_SUCCESS
+                 : DECLINE;
+    }
+    else if (span_is(&type, "N")) {
+        rv = plain_string(&raw, r) == APR_SUCCESS && is_number_text(raw.s, raw.s + raw.n)
+                     && put(w, raw.s, raw.n)
+                 ? APR_SUCCESS
+                 : DECLINE;
+    }
+    else if (span_is(&type, "BOOL")) {
+        rv = take_literal(r, "true") ? (put(w, "true", 4) ? APR_SUCCESS : DECLINE)
+             : take_literal(r, "false") ? (put(w, "false", 5) ? APR_SUCCESS : DECLINE)
+                                         : DECLINE;
+    }
+    else if (span_is(&type, "NULL")) {
+        rv = take_literal(r, "true") && put(w, "null", 4) ? APR_SUCCESS : DECLINE;
+    }
+    else if (span_is(&type, "M")) {
+        rv = map_value(w, p, r, depth);
+    }
+    else if (span_is(&type, "L")) {
+        rv = list_value(w, p, r, depth);
+    }
+    else if (span_is(&type, "SS") || span_is(&type, "BS")) {
+        rv = set_value(w, r, 0);
+    }
+    else if (span_is(&type, "NS")) {
+        rv = set_value(w, r, 1);
+    }
+    else {
+        rv = DECLINE;
+    }
+    return rv == APR_SUCCESS && take(r, '}') ? APR_SUCCESS : DECLINE;
+}
+
+/* The string of {"S": "..."} without escapes, else NULL. */
+static const char *simple_string(apr_pool_t *p, const span_t *value)
+{
+    reader_t r = { value->s, value->s + value->n };
+    span_t type, raw;
+
+    if (take(&r, '{') && plain_string(&type, &r) == APR_SUCCESS && span_is(&type, "S")
+        && take(&r, ':') && plain_string(&raw, &r) == APR_SUCCESS && take(&r, '}')) {
+        skip_ws(&r);
+        if (r.s == r.end) {
+            return apr_pstrmemdup(p, raw.s, raw.n);
+        }
+    }
+    return NULL;
+}
+
+/* One stored item: "id" first, the module's "_" attributes out into the item's fields. */
+static apr_status_t item(items_ddbtext_item_t *it, writer_t *w, apr_pool_t *p, reader_t *r)
+{
+    member_t *members;
+    apr_size_t start = w->len;
+    int n, i, id = -1, written = 0;
+
+    memset(it, 0, sizeof(*it));
+    if (object_members(&members, &n, p, r) != APR_SUCCESS || !put(w, "{", 1)) {
+        return DECLINE;
+    }
+    for (i = 0; i < n; i++) {
+        if (span_is(&members[i].key, "id")) {
+            id = i;
+        }
+    }
+    for (i = -1; i < n; i++) {
+        const member_t *m;
+        reader_t v;
+
+        if ((i < 0 && id < 0) || (i >= 0 && i == id)) {
+            continue;
+        }
+        m = &members[i < 0 ? id : i];
+        if (m->key.n && m->key.s[0] == '_') {
+            const char **meta = span_is(&m->key, "_version")   ? &it->version
+                                : span_is(&m->key, "_request") ? &it->request
+                                                               : NULL;
+            if (meta && !(*meta = simple_string(p, &m->value))) {
+                return DECLINE; /* kept only in its plain form here */
+            }
+            continue;
+        }
+        v.s = m->value.s;
+        v.end = m->value.s + m->value.n;
+        if ((written && !put(w, ",", 1)) || !put_string(w, &m->key, 0) || !put(w, ":", 1)
+            || attribute_value(w, p, &v, 1) != APR_SUCCESS) {
+            return DECLINE;
+        }
+        written = 1;
+    }
+    if (id >= 0) {
+        it->id = simple_string(p, &members[id].value);
+    }
+    if (!put(w, "}", 1)) {
+        return DECLINE;
+    }
+    it->text = w->buf + start; /* terminated by the caller once the buffer is final */
+    it->len = w->len - start;
+    return put(w, "", 1) ? APR_SUCCESS : DECLINE;
+}
+
+apr_status_t items_ddbtext_items(items_ddbtext_answer_t *answer, apr_pool_t *p, const char *body,
+                                 apr_size_t len, int scan)
+{
+    reader_t r = { body, body + len };
+    writer_t w;
+    span_t key;
+    int seen_items = 0, seen_more = 0, cap = 0;
+
+    memset(answer, 0, sizeof(*answer));
+    /* The client's form is shorter than DynamoDB's but for "{}" items (+1 each: the NUL). */
+    w.cap = len + len / 2 + 64;
+    w.buf = apr_palloc(p, w.cap);
+    w.len = 0;
+    if (!take(&r, '{')) {
+        return DECLINE;
+    }
+    if (!take(&r, '}')) {
+        do {
+            if (plain_string(&key, &r) != APR_SUCCESS || !take(&r, ':')) {
+                return DECLINE;
+            }
+            if (span_is(&key, scan ? "Items" : "Item")) {
+                if (seen_items++) {
+                    return DECLINE;
+                }
+                if (!scan) {
+                    answer->items = apr_palloc(p, sizeof(*answer->items));
+                    if (item(&answer->items[0], &w, p, &r) != APR_SUCCESS) {
+                        return DECLINE;
+                    }
+                    answer->n_items = 1;
+                    continue;
+                }
+                if (!take(&r, '[')) {
+                    return DECLINE;
+                }
+                if (take(&r, ']')) {
+                    continue;
+                }
+                do {
+                    if (answer->n_items == cap) {
+                        items_ddbtext_item_t *grown;
+                        cap = cap ? cap * 2 : 16;
+                        grown = apr_palloc(p, (apr_size_t)cap * sizeof(*grown));
+                        if (answer->n_items) {
+                            memcpy(grown, answer->items, answer->n_items * sizeof(*grown));
+                        }
+                        answer->items = grown;
+                    }
+                    if (item(&answer->items[answer->n_items], &w, p, &r) != APR_SUCCESS) {
+                        return DECLINE;
+                    }
+                    answer->n_items++;
+                } while (take(&r, ','));
+                if (!take(&r, ']')) {
+                    return DECLINE;
+                }
+            }
+            else if (scan && span_is(&key, "LastEvaluatedKey")) {
+                if (seen_more++ || skip_value(&r, 1) != APR_SUCCESS) {
+                    return DECLINE;
+                }
+                answer->has_more = 1;
+            }
+            else if (skip_value(&r, 1) != APR_SUCCESS) {
+                return DECLINE;
+            }
+        } while (take(&r, ','));
+        if (!take(&r, '}')) {
+            return DECLINE;
+        }
+    }
+    skip_ws(&r);
+    if (r.s != r.end || (scan && !seen_items)) {
+        return DECLINE;
+    }
+    return APR_SUCCESS;
+}
