@@ -28,10 +28,11 @@ typedef struct span {
     apr_size_t n;
 } span_t;
 
-typedef struct member {
-    span_t key;
-    span_t value; /* the value's JSON text */
-} member_t;
+/* The names of one object so far, to decline duplicates (jansson would keep one of them). */
+typedef struct names {
+    span_t *all;
+    int n, cap;
+} names_t;
 
 static void skip_ws(reader_t *r)
 {
@@ -301,52 +302,30 @@ static apr_status_t skip_value(reader_t *r, int depth)
     }
 }
 
-/* The members of an object (the reader is before its '{'), names unescaped and distinct. */
-static apr_status_t object_members(member_t **out, int *n, apr_pool_t *p, reader_t *r)
+/* Add a member's name; 0 when the object already has it or has too many. */
+static int name_added(names_t *names, apr_pool_t *p, const span_t *key)
 {
-    member_t *members = NULL;
-    int i, cap = 0;
+    int i;
 
-    *n = 0;
-    *out = NULL;
-    if (!take(r, '{')) {
-        return DECLINE;
+    for (i = 0; i < names->n; i++) {
+        if (names->all[i].n == key->n && !memcmp(names->all[i].s, key->s, key->n)) {
+            return 0;
+        }
     }
-    if (take(r, '}')) {
-        return APR_SUCCESS;
+    if (names->n == names->cap) {
+        span_t *grown;
+        if (names->cap == MAX_MEMBERS) {
+            return 0;
+        }
+        names->cap = names->cap ? names->cap * 2 : 16;
+        grown = apr_palloc(p, (apr_size_t)names->cap * sizeof(*grown));
+        if (names->n) {
+            memcpy(grown, names->all, (apr_size_t)names->n * sizeof(*grown));
+        }
+        names->all = grown;
     }
-    do {
-        member_t *m;
-        if (*n == cap) {
-            member_t *grown;
-            if (cap == MAX_MEMBERS) {
-                return DECLINE;
-            }
-            cap = cap ? cap * 2 : 16;
-            grown = apr_palloc(p, (apr_size_t)cap * sizeof(*grown));
-            if (*n) {
-                memcpy(grown, members, (apr_size_t)*n * sizeof(*grown));
-            }
-            members = *out = grown;
-        }
-        m = &members[*n];
-        if (plain_string(&m->key, r) != APR_SUCCESS || !take(r, ':')) {
-            return DECLINE;
-        }
-        for (i = 0; i < *n; i++) {
-            if (members[i].key.n == m->key.n && !memcmp(members[i].key.s, m->key.s, m->key.n)) {
-                return DECLINE; /* jansson would keep one of them */
-            }
-        }
-        skip_ws(r);
-        m->value.s = r->s;
-        if (skip_value(r, 1) != APR_SUCCESS) {
-            return DECLINE;
-        }
-        m->value.n = (apr_size_t)(r->s - m->value.s);
-        (*n)++;
-    } while (take(r, ','));
-    return take(r, '}') ? APR_SUCCESS : DECLINE;
+    names->all[names->n++] = *key;
+    return 1;
 }
 
 static apr_status_t attribute_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth);
@@ -381,16 +360,21 @@ static apr_status_t set_value(writer_t *w, reader_t *r, int numbers)
 /* A map's members (M) as an object, in their order. */
 static apr_status_t map_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth)
 {
-    member_t *members;
-    int n, i;
+    names_t names = { NULL, 0, 0 };
+    span_t key;
 
-    if (object_members(&members, &n, p, r) != APR_SUCCESS || !put(w, "{", 1)) {
+    if (!take(r, '{') || !put(w, "{", 1)) {
         return DECLINE;
     }
-    for (i = 0; i < n; i++) {
-        reader_t v = { members[i].value.s, members[i].value.s + members[i].value.n };
-        if ((i && !put(w, ",", 1)) || !put_string(w, &members[i].key, 0) || !put(w, ":", 1)
-            || attribute_value(w, p, &v, depth + 1) != APR_SUCCESS) {
+    if (!take(r, '}')) {
+        do {
+            if (plain_string(&key, r) != APR_SUCCESS || !take(r, ':') || !name_added(&names, p, &key)
+                || (names.n > 1 && !put(w, ",", 1)) || !put_string(w, &key, 0) || !put(w, ":", 1)
+                || attribute_value(w, p, r, depth + 1) != APR_SUCCESS) {
+                return DECLINE;
+            }
+        } while (take(r, ','));
+        if (!take(r, '}')) {
             return DECLINE;
         }
     }
@@ -468,69 +452,81 @@ static apr_status_t attribute_value(writer_t *w, apr_pool_t *p, reader_t *r, int
 }
 
 /* The string of {"S": "..."} without escapes, else NULL. */
-static const char *simple_string(apr_pool_t *p, const span_t *value)
+static const char *simple_string(apr_pool_t *p, reader_t *r)
 {
-    reader_t r = { value->s, value->s + value->n };
     span_t type, raw;
 
-    if (take(&r, '{') && plain_string(&type, &r) == APR_SUCCESS && span_is(&type, "S")
-        && take(&r, ':') && plain_string(&raw, &r) == APR_SUCCESS && take(&r, '}')) {
-        skip_ws(&r);
-        if (r.s == r.end) {
-            return apr_pstrmemdup(p, raw.s, raw.n);
-        }
+    if (take(r, '{') && plain_string(&type, r) == APR_SUCCESS && span_is(&type, "S")
+        && take(r, ':') && plain_string(&raw, r) == APR_SUCCESS && take(r, '}')) {
+        return apr_pstrmemdup(p, raw.s, raw.n);
     }
     return NULL;
 }
 
-/* One stored item: "id" first, the module's "_" attributes out into the item's fields. */
+/*
+ * One stored item: "id" first, the module's "_" attributes out into the item's
+ * fields. One pass: every member is written as ,"name":value; the id's is then
+ * moved to the front, and the first comma becomes the opening brace.
+ */
 static apr_status_t item(items_ddbtext_item_t *it, writer_t *w, apr_pool_t *p, reader_t *r)
 {
-    member_t *members;
-    apr_size_t start = w->len;
-    int n, i, id = -1, written = 0;
+    names_t names = { NULL, 0, 0 };
+    apr_size_t start = w->len, id_at = 0, id_len = 0;
+    span_t key;
 
     memset(it, 0, sizeof(*it));
-    if (object_members(&members, &n, p, r) != APR_SUCCESS || !put(w, "{", 1)) {
+    if (!take(r, '{') || !put(w, "{", 1)) {
         return DECLINE;
     }
-    for (i = 0; i < n; i++) {
-        if (span_is(&members[i].key, "id")) {
-            id = i;
-        }
-    }
-    for (i = -1; i < n; i++) {
-        const member_t *m;
-        reader_t v;
+    if (!take(r, '}')) {
+        do {
+            apr_size_t at = w->len;
 
-        if ((i < 0 && id < 0) || (i >= 0 && i == id)) {
-            continue;
-        }
-        m = &members[i < 0 ? id : i];
-        if (m->key.n && m->key.s[0] == '_') {
-            const char **meta = span_is(&m->key, "_version")   ? &it->version
-                                : span_is(&m->key, "_request") ? &it->request
-                                                               : NULL;
-            if (meta && !(*meta = simple_string(p, &m->value))) {
-                return DECLINE; /* kept only in its plain form here */
+            if (plain_string(&key, r) != APR_SUCCESS || !take(r, ':') || !name_added(&names, p, &key)) {
+                return DECLINE;
             }
-            continue;
-        }
-        v.s = m->value.s;
-        v.end = m->value.s + m->value.n;
-        if ((written && !put(w, ",", 1)) || !put_string(w, &m->key, 0) || !put(w, ":", 1)
-            || attribute_value(w, p, &v, 1) != APR_SUCCESS) {
+            if (key.n && key.s[0] == '_') {
+                const char **meta = span_is(&key, "_version")   ? &it->version
+                                    : span_is(&key, "_request") ? &it->request
+                                                                : NULL;
+                if (meta ? !(*meta = simple_string(p, r)) : skip_value(r, 1) != APR_SUCCESS) {
+                    return DECLINE; /* meta is taken in its plain form only */
+                }
+                continue;
+            }
+            if (!put(w, ",", 1) || !put_string(w, &key, 0) || !put(w, ":", 1)
+                || attribute_value(w, p, r, 1) != APR_SUCCESS) {
+                return DECLINE;
+            }
+            if (span_is(&key, "id")) {
+                id_at = at;
+                id_len = w->len - at;
+            }
+        } while (take(r, ','));
+        if (!take(r, '}')) {
             return DECLINE;
         }
-        written = 1;
     }
-    if (id >= 0) {
-        it->id = simple_string(p, &members[id].value);
+    if (id_len) {
+        /* ,"id":"..." -- a string value without escapes is the id itself */
+        const char *v = w->buf + id_at + 6;
+        apr_size_t vn = id_len - 6;
+        if (vn >= 2 && v[0] == '"' && !memchr(v, '\\', vn)) {
+            it->id = apr_pstrmemdup(p, v + 1, vn - 2);
+        }
+        if (id_at != start + 1) {
+            char *moved = apr_pmemdup(p, w->buf + id_at, id_len);
+            memmove(w->buf + start + 1 + id_len, w->buf + start + 1, id_at - (start + 1));
+            memcpy(w->buf + start + 1, moved, id_len);
+        }
+    }
+    if (w->len > start + 1) {
+        w->buf[++start] = '{'; /* over the first member's comma */
     }
     if (!put(w, "}", 1)) {
         return DECLINE;
     }
-    it->text = w->buf + start; /* terminated by the caller once the buffer is final */
+    it->text = w->buf + start;
     it->len = w->len - start;
     return put(w, "", 1) ? APR_SUCCESS : DECLINE;
 }

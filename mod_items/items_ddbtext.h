@@ -22,7 +22,7 @@
 typedef struct items_ddbtext_item {
     const char *text;    /* the item as the client sees it, "id" first, NUL-terminated */
     apr_size_t len;
-    const char *id;      /* its id when that is an S without escapes, else NULL */
+    const char *id;      /* its id when written as a string without escapes, else NULL */
     const char *version; /* "_version" and "_request" (S), else NULL */
     const char *request;
 } items_ddbtext_item_t;

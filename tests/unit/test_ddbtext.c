@@ -347,10 +347,13 @@ static void test_escapes(void **state)
     expect_av(p, "{\"B\":\"\\/+\"}", "\"/+\"");
     expect_av(p, "{\"SS\":[\"\\/x\",\"y\\\"z\",\"\\\\\"]}", "[\"/x\",\"y\\\"z\",\"\\\\\"]");
     expect_av(p, "{\"M\":{\"k\":{\"S\":\"\\/\"}}}", "{\"k\":\"/\"}");
-    /* An escaped id is written, but not handed to the caller. */
+    /* An id is handed to the caller when its written form has no escape left. */
     {
         items_ddbtext_item_t it = get_item(p, "{\"Item\":{\"id\":{\"S\":\"a\\/b\"}}}");
         assert_string_equal(it.text, "{\"id\":\"a/b\"}");
+        assert_string_equal(it.id, "a/b");
+        it = get_item(p, "{\"Item\":{\"id\":{\"S\":\"a\\\"b\"}}}");
+        assert_string_equal(it.text, "{\"id\":\"a\\\"b\"}");
         assert_null(it.id);
     }
 }
