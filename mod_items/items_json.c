@@ -294,6 +294,125 @@ static int dump_append(const char *chunk, size_t n, void *data)
     return 0;
 }
 
+/* --- serialization ------------------------------------------------------------ */
+
+#define WRITE_MAX_DEPTH 256
+
+static int put(dump_buf_t *b, const char *s, apr_size_t n)
+{
+    return dump_append(s, n, b) == 0;
+}
+
+/* A string as jansson writes it (JSON_COMPACT, no JSON_ESCAPE_SLASH, UTF-8 kept). */
+static void put_escaped(dump_buf_t *b, const char *s, apr_size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    apr_size_t i, run = 0;
+
+    put(b, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6];
+        apr_size_t k = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        put(b, s + run, i - run);
+        run = i + 1;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            k = 6;
+        }
+        put(b, esc, k);
+    }
+    put(b, s + run, n - run);
+    put(b, "\"", 1);
+}
+
+/*
+ * Our own writer for what the module builds and serves: jansson's serializer
+ * calls back once per token and tracks every container against cycles, which
+ * made it a large part of a request. It writes exactly what jansson writes with
+ * JSON_COMPACT, number texts unquoted. 0: a value it leaves to jansson (reals,
+ * odd keys, deep nesting).
+ */
+static int write_value(dump_buf_t *b, const json_t *v, int depth)
+{
+    char num[32];
+    const char *key;
+    apr_size_t key_len, i;
+    json_t *member;
+    int first = 1;
+
+    if (depth > WRITE_MAX_DEPTH) {
+        return 0;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        put(b, "{", 1);
+        json_object_keylen_foreach((json_t *)v, key, key_len, member) {
+            if (key_len >= NUMBER_TAG_LEN && !memcmp(key, NUMBER_TAG, NUMBER_TAG_LEN)) {
+                return 0;
+            }
+            if (!first) {
+                put(b, ",", 1);
+            }
+            first = 0;
+            put_escaped(b, key, key_len);
+            put(b, ":", 1);
+            if (!write_value(b, member, depth + 1)) {
+                return 0;
+            }
+        }
+        return put(b, "}", 1);
+    case JSON_ARRAY:
+        put(b, "[", 1);
+        for (i = 0; i < json_array_size(v); i++) {
+            if (i) {
+                put(b, ",", 1);
+            }
+            if (!write_value(b, json_array_get(v, i), depth + 1)) {
+                return 0;
+            }
+        }
+        return put(b, "]", 1);
+    case JSON_STRING: {
+        const char *s = json_string_value(v);
+        apr_size_t n = json_string_length(v);
+        if (n >= NUMBER_TAG_LEN && !memcmp(s, NUMBER_TAG, NUMBER_TAG_LEN)) {
+            return put(b, s + NUMBER_TAG_LEN, n - NUMBER_TAG_LEN); /* a number's text */
+        }
+        put_escaped(b, s, n);
+        return 1;
+    }
+    case JSON_INTEGER:
+        return put(b, num, (apr_size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                                                json_integer_value(v)));
+    case JSON_TRUE:
+        return put(b, "true", 4);
+    case JSON_FALSE:
+        return put(b, "false", 5);
+    case JSON_NULL:
+        return put(b, "null", 4);
+    default:
+        return 0; /* JSON_REAL: jansson's own formatting */
+    }
+}
+
 static apr_status_t dump(const char **text, apr_size_t *len, apr_pool_t *p,
                          const json_t *value, size_t flags)
 {
@@ -301,8 +420,18 @@ static apr_status_t dump(const char **text, apr_size_t *len, apr_pool_t *p,
     char *buf, *tag, *r, *w, *end;
     apr_size_t need;
 
-    /* One pass: asking jansson for the size first would serialize everything twice. */
+    if (!value) {
+        return APR_EGENERAL;
+    }
     b.data = apr_palloc(p, b.cap);
+    if (!(flags & JSON_SORT_KEYS) && write_value(&b, value, 0)) {
+        b.data[b.len] = '\0';
+        *text = b.data;
+        *len = b.len;
+        return APR_SUCCESS;
+    }
+    /* One pass: asking jansson for the size first would serialize everything twice. */
+    b.len = 0;
     if (json_dump_callback(value, dump_append, &b, flags) != 0 || b.len == 0) {
         return APR_EGENERAL;
     }

@@ -657,6 +657,46 @@ static void test_parse_plain_owned_by_pool(void **state)
     assert_int_equal(live_allocs, before);
 }
 
+/* Every control character, quote and backslash, in values and names, as jansson writes them. */
+static void test_dump_escapes_as_jansson(void **state)
+{
+    apr_pool_t *p = *state;
+    char raw[40];
+    const char *text;
+    apr_size_t len, n = 0;
+    json_t *v;
+    char *expected;
+    int c;
+
+    for (c = 0; c < 0x20; c++) {
+        raw[n++] = (char)c;
+    }
+    memcpy(raw + n, "\"\\/\x7f\xc3\xa5", 7);
+    n += 7;
+    v = items_json_own(p, json_object());
+    json_object_set_new(v, "k\x01\"\\", json_stringn(raw, n));
+    json_object_set_new(v, "list", json_pack("[s,i,I,b,b,n]", "x", -1, (json_int_t)INT64_MIN, 1, 0));
+    expected = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_int_equal(items_json_dump(&text, &len, p, v), APR_SUCCESS);
+    assert_string_equal(text, expected);
+    assert_int_equal(len, strlen(expected));
+    free(expected);
+}
+
+/* Reals are left to jansson's own formatting. */
+static void test_dump_reals(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *text;
+    apr_size_t len;
+    json_t *v = items_json_own(p, json_pack("{s:f,s:[f]}", "a", 0.5, "b", 1e300));
+    char *expected = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+    assert_int_equal(items_json_dump(&text, &len, p, v), APR_SUCCESS);
+    assert_string_equal(text, expected);
+    free(expected);
+}
+
 static void test_dump_null_value_fails(void **state)
 {
     apr_pool_t *p = *state;
@@ -806,6 +846,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dump_sorted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_plain, setup, teardown),
         cmocka_unit_test(test_parse_plain_owned_by_pool),
+        cmocka_unit_test_setup_teardown(test_dump_escapes_as_jansson, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dump_reals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dump_null_value_fails, setup, teardown),
         cmocka_unit_test(test_own_releases_on_destroy),
         cmocka_unit_test(test_own_releases_on_clear),
