@@ -675,6 +675,8 @@ apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,
                            const items_ddb_meta_t *meta, const items_ddb_cond_t *cond)
 {
     json_t *av, *request, *answer, *stored;
+    const char *body;
+    apr_size_t len;
     expr_t x;
     apr_status_t rv;
 
@@ -697,7 +699,15 @@ apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,
     }
     expr_init(&x, p);
     add_expressions(request, &x, condition(&x, cond));
-    if ((rv = call(&answer, NULL, NULL, diag, p, ddb, "PutItem", request)) != APR_SUCCESS) {
+    if ((rv = call(NULL, &body, &len, diag, p, ddb, "PutItem", request)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* "{}", DynamoDB's usual answer to a create, says it without a parse */
+    if (len == 2 && !memcmp(body, "{}", 2)) {
+        *created = 1;
+        return APR_SUCCESS;
+    }
+    if ((rv = answer_object(&answer, diag, p, body, len)) != APR_SUCCESS) {
         return rv;
     }
     *created = json_object_get(answer, "Attributes") == NULL;

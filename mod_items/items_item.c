@@ -6,6 +6,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 /* --- numbers -------------------------------------------------------------------- */
 
@@ -331,10 +332,19 @@ static const char *format_uuid(apr_pool_t *p, unsigned char b[16], int version)
     return s;
 }
 
+/*
+ * From OpenSSL's DRBG (per thread, reseeded after fork): apr_generate_random_bytes
+ * made one getrandom() system call per id and per version.
+ */
+static apr_status_t random_bytes(unsigned char *b, int n)
+{
+    return RAND_bytes(b, n) == 1 ? APR_SUCCESS : APR_EGENERAL;
+}
+
 apr_status_t items_item_new_id(const char **id, apr_pool_t *p)
 {
     unsigned char b[16];
-    apr_status_t rv = apr_generate_random_bytes(b, sizeof(b));
+    apr_status_t rv = random_bytes(b, sizeof(b));
 
     if (rv != APR_SUCCESS) {
         return rv;
@@ -387,7 +397,7 @@ const char *items_item_hash(apr_pool_t *p, const json_t *attrs)
 apr_status_t items_item_new_version(const char **version, apr_pool_t *p)
 {
     unsigned char b[8];
-    apr_status_t rv = apr_generate_random_bytes(b, sizeof(b));
+    apr_status_t rv = random_bytes(b, sizeof(b));
 
     if (rv == APR_SUCCESS) {
         *version = hex_of(p, b, sizeof(b));
