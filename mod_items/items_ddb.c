@@ -84,6 +84,101 @@ apr_status_t items_ddb_marshal(json_t **av, apr_pool_t *p, const json_t *value)
     return marshal(av, p, value, 1);
 }
 
+static void put_str(items_json_buf_t *b, const char *s)
+{
+    items_json_buf_put(b, s, strlen(s));
+}
+
+/* One AttributeValue {"<type>": ...} for v, as text: what marshal() builds, without the tree. */
+static apr_status_t marshal_text(items_json_buf_t *b, const json_t *v, int depth)
+{
+    const char *key, *text;
+    char num[32];
+    json_t *member;
+    size_t i;
+    apr_status_t rv;
+
+    if (depth > DDB_MAX_DEPTH) {
+        return ITEMS_EINVALID;
+    }
+    if ((text = items_json_number_text(v)) != NULL) {
+        put_str(b, "{\"N\":");
+        items_json_buf_string(b, text, strlen(text));
+        put_str(b, "}");
+        return APR_SUCCESS;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        put_str(b, "{\"M\":{");
+        i = 0;
+        json_object_foreach((json_t *)v, key, member) {
+            if (i++) {
+                put_str(b, ",");
+            }
+            items_json_buf_string(b, key, strlen(key));
+            put_str(b, ":");
+            if ((rv = marshal_text(b, member, depth + 1)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        put_str(b, "}}");
+        return APR_SUCCESS;
+    case JSON_ARRAY:
+        put_str(b, "{\"L\":[");
+        json_array_foreach(v, i, member) {
+            if (i) {
+                put_str(b, ",");
+            }
+            if ((rv = marshal_text(b, member, depth + 1)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        put_str(b, "]}");
+        return APR_SUCCESS;
+    case JSON_STRING:
+        put_str(b, "{\"S\":");
+        items_json_buf_string(b, json_string_value(v), json_string_length(v));
+        put_str(b, "}");
+        return APR_SUCCESS;
+    case JSON_INTEGER:
+    case JSON_REAL:
+        if (json_is_integer(v)) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        }
+        else {
+            snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+        }
+        put_str(b, "{\"N\":");
+        items_json_buf_string(b, num, strlen(num));
+        put_str(b, "}");
+        return APR_SUCCESS;
+    case JSON_TRUE:
+        put_str(b, "{\"BOOL\":true}");
+        return APR_SUCCESS;
+    case JSON_FALSE:
+        put_str(b, "{\"BOOL\":false}");
+        return APR_SUCCESS;
+    default:
+        put_str(b, "{\"NULL\":true}");
+        return APR_SUCCESS;
+    }
+}
+
+apr_status_t items_ddb_marshal_text(const char **text, apr_size_t *len, apr_pool_t *p,
+                                    const json_t *value)
+{
+    items_json_buf_t b;
+    apr_status_t rv;
+
+    items_json_buf_init(&b, p, 512);
+    if ((rv = marshal_text(&b, value, 1)) != APR_SUCCESS) {
+        return rv;
+    }
+    *text = b.data;
+    *len = b.len;
+    return APR_SUCCESS;
+}
+
 /* Skip the decimal digits at s; NULL when there are none. */
 static const char *digits(const char *s)
 {
@@ -571,12 +666,11 @@ static apr_status_t attempt(json_t **answer, const char **raw, apr_size_t *raw_l
  * One DynamoDB operation, retried as needed: its answer as a JSON object, or
  * (raw != NULL) the answer's body for items_ddbtext.c to read first.
  */
-static apr_status_t call(json_t **answer, const char **raw, apr_size_t *raw_len,
-                         items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
-                         const char *operation, const json_t *request)
+static apr_status_t call_text(json_t **answer, const char **raw, apr_size_t *raw_len,
+                              items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                              const char *operation, const char *body, apr_size_t body_len)
 {
-    const char *headers[3], *body;
-    apr_size_t body_len;
+    const char *headers[3];
     items_http_request_t req;
     apr_time_t now, server_date, start = apr_time_now();
     apr_interval_time_t delay;
@@ -593,9 +687,6 @@ static apr_status_t call(json_t **answer, const char **raw, apr_size_t *raw_len,
     if (!ddb->creds || !ddb->creds->access_key_id) {
         diag->message = "no AWS credentials";
         return ITEMS_ENOCREDS;
-    }
-    if ((rv = items_json_dump(&body, &body_len, p, request)) != APR_SUCCESS) {
-        return rv;
     }
     headers[0] = "Content-Type: application/x-amz-json-1.0";
     headers[1] = apr_pstrcat(p, "X-Amz-Target: DynamoDB_20120810.", operation, NULL);
@@ -670,36 +761,107 @@ static apr_status_t call(json_t **answer, const char **raw, apr_size_t *raw_len,
     return rv;
 }
 
-apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,
-                           const items_ddb_t *ddb, const char *id, const json_t *attrs,
-                           const items_ddb_meta_t *meta, const items_ddb_cond_t *cond)
+/* The same, for a request given as a JSON value. */
+static apr_status_t call(json_t **answer, const char **raw, apr_size_t *raw_len,
+                         items_ddb_diag_t *diag, apr_pool_t *p, const items_ddb_t *ddb,
+                         const char *operation, const json_t *request)
 {
-    json_t *av, *request, *answer, *stored;
     const char *body;
-    apr_size_t len;
+    apr_size_t body_len;
+    apr_status_t rv;
+
+    if (answer) {
+        *answer = NULL;
+    }
+    if ((rv = items_json_dump(&body, &body_len, p, request)) != APR_SUCCESS) {
+        return rv;
+    }
+    return call_text(answer, raw, raw_len, diag, p, ddb, operation, body, body_len);
+}
+
+/* ,"name":{"S":"value"} */
+static void put_string_member(items_json_buf_t *b, const char *name, const char *value)
+{
+    put_str(b, ",");
+    items_json_buf_string(b, name, strlen(name));
+    put_str(b, ":{\"S\":");
+    items_json_buf_string(b, value, strlen(value));
+    put_str(b, "}");
+}
+
+/*
+ * The PutItem request as text: the small part built as JSON and serialized,
+ * the item marshalled straight to text (no AttributeValue tree).
+ */
+static apr_status_t put_request(const char **text, apr_size_t *len, apr_pool_t *p,
+                                const items_ddb_t *ddb, const char *id, const json_t *attrs,
+                                const items_ddb_meta_t *meta, const items_ddb_cond_t *cond)
+{
+    json_t *request, *member;
+    items_json_buf_t b;
+    const char *head, *key;
+    apr_size_t head_len;
     expr_t x;
     apr_status_t rv;
 
-    *created = 0;
-    if ((rv = items_ddb_marshal(&av, p, attrs)) != APR_SUCCESS) {
-        return rv;
+    if (!json_is_object(attrs)) {
+        return ITEMS_EINVALID;
     }
-    stored = json_object_get(av, "M");
-    json_object_set_new(stored, "id", json_pack("{ss}", "S", id));
-    if (meta->version) {
-        json_object_set_new(stored, ATTR_VERSION, json_pack("{ss}", "S", meta->version));
-    }
-    if (meta->request) {
-        json_object_set_new(stored, ATTR_REQUEST, json_pack("{ss}", "S", meta->request));
-    }
-    request = items_json_own(p, json_pack("{ss sO ss}", "TableName", ddb->table, "Item", stored,
-                                          "ReturnValues", "ALL_OLD"));
+    request = items_json_own(p, json_pack("{ss ss}", "TableName", ddb->table, "ReturnValues",
+                                          "ALL_OLD"));
     if (!request) {
         return APR_ENOMEM;
     }
     expr_init(&x, p);
     add_expressions(request, &x, condition(&x, cond));
-    if ((rv = call(NULL, &body, &len, diag, p, ddb, "PutItem", request)) != APR_SUCCESS) {
+    if ((rv = items_json_dump(&head, &head_len, p, request)) != APR_SUCCESS) {
+        return rv;
+    }
+    items_json_buf_init(&b, p, head_len + 1024);
+    items_json_buf_put(&b, head, head_len - 1); /* all but its closing brace */
+    put_str(&b, ",\"Item\":{\"id\":{\"S\":");
+    items_json_buf_string(&b, id, strlen(id));
+    put_str(&b, "}");
+    json_object_foreach((json_t *)attrs, key, member) {
+        /* the module's own attributes are written here (they replace any of the same name) */
+        if (!strcmp(key, "id") || (meta->version && !strcmp(key, ATTR_VERSION))
+            || (meta->request && !strcmp(key, ATTR_REQUEST))) {
+            continue;
+        }
+        put_str(&b, ",");
+        items_json_buf_string(&b, key, strlen(key));
+        put_str(&b, ":");
+        if ((rv = marshal_text(&b, member, 2)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (meta->version) {
+        put_string_member(&b, ATTR_VERSION, meta->version);
+    }
+    if (meta->request) {
+        put_string_member(&b, ATTR_REQUEST, meta->request);
+    }
+    put_str(&b, "}}");
+    *text = b.data;
+    *len = b.len;
+    return APR_SUCCESS;
+}
+
+apr_status_t items_ddb_put(int *created, items_ddb_diag_t *diag, apr_pool_t *p,
+                           const items_ddb_t *ddb, const char *id, const json_t *attrs,
+                           const items_ddb_meta_t *meta, const items_ddb_cond_t *cond)
+{
+    const char *request, *body;
+    apr_size_t request_len, len;
+    json_t *answer;
+    apr_status_t rv;
+
+    *created = 0;
+    if ((rv = put_request(&request, &request_len, p, ddb, id, attrs, meta, cond)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = call_text(NULL, &body, &len, diag, p, ddb, "PutItem", request, request_len))
+        != APR_SUCCESS) {
         return rv;
     }
     /* "{}", DynamoDB's usual answer to a create, says it without a parse */

@@ -130,6 +130,10 @@ apr_status_t items_ddb_scan(const char **text, apr_size_t *text_len, const char 
 /* A JSON value as a DynamoDB AttributeValue. ITEMS_EINVALID for what DynamoDB cannot hold. */
 apr_status_t items_ddb_marshal(json_t **av, apr_pool_t *p, const json_t *value);
 
+/* The same AttributeValue as JSON text, written without building it. */
+apr_status_t items_ddb_marshal_text(const char **text, apr_size_t *len, apr_pool_t *p,
+                                    const json_t *value);
+
 /* A DynamoDB AttributeValue as plain JSON. ITEMS_EBADGATEWAY when av is malformed. */
 apr_status_t items_ddb_unmarshal(json_t **value, apr_pool_t *p, const json_t *av);
 

@@ -267,16 +267,9 @@ apr_status_t items_json_parse_plain(json_t **value, apr_pool_t *p, const char *b
     return *value ? APR_SUCCESS : ITEMS_EBADGATEWAY;
 }
 
-/* A growing buffer in a pool, for one pass of jansson's serializer. */
-typedef struct dump_buf {
-    apr_pool_t *pool;
-    char *data;
-    apr_size_t len, cap;
-} dump_buf_t;
-
 static int dump_append(const char *chunk, size_t n, void *data)
 {
-    dump_buf_t *b = data;
+    items_json_buf_t *b = data;
     char *grown;
 
     if (b->len + n + 1 > b->cap) {
@@ -294,17 +287,32 @@ static int dump_append(const char *chunk, size_t n, void *data)
     return 0;
 }
 
+void items_json_buf_init(items_json_buf_t *b, apr_pool_t *p, apr_size_t cap)
+{
+    b->pool = p;
+    b->cap = cap ? cap : 256;
+    b->len = 0;
+    b->data = apr_palloc(p, b->cap);
+    b->data[0] = '\0';
+}
+
+void items_json_buf_put(items_json_buf_t *b, const char *s, apr_size_t n)
+{
+    dump_append(s, n, b);
+    b->data[b->len] = '\0';
+}
+
 /* --- serialization ------------------------------------------------------------ */
 
 #define WRITE_MAX_DEPTH 256
 
-static int put(dump_buf_t *b, const char *s, apr_size_t n)
+static int put(items_json_buf_t *b, const char *s, apr_size_t n)
 {
     return dump_append(s, n, b) == 0;
 }
 
 /* A string as jansson writes it (JSON_COMPACT, no JSON_ESCAPE_SLASH, UTF-8 kept). */
-static void put_escaped(dump_buf_t *b, const char *s, apr_size_t n)
+static void put_escaped(items_json_buf_t *b, const char *s, apr_size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     apr_size_t i, run = 0;
@@ -343,6 +351,12 @@ static void put_escaped(dump_buf_t *b, const char *s, apr_size_t n)
     put(b, "\"", 1);
 }
 
+void items_json_buf_string(items_json_buf_t *b, const char *s, apr_size_t n)
+{
+    put_escaped(b, s, n);
+    b->data[b->len] = '\0';
+}
+
 /*
  * Our own writer for what the module builds and serves: jansson's serializer
  * calls back once per token and tracks every container against cycles, which
@@ -350,7 +364,7 @@ static void put_escaped(dump_buf_t *b, const char *s, apr_size_t n)
  * JSON_COMPACT, number texts unquoted. 0: a value it leaves to jansson (reals,
  * odd keys, deep nesting).
  */
-static int write_value(dump_buf_t *b, const json_t *v, int depth)
+static int write_value(items_json_buf_t *b, const json_t *v, int depth)
 {
     char num[32];
     const char *key;
@@ -416,7 +430,7 @@ static int write_value(dump_buf_t *b, const json_t *v, int depth)
 static apr_status_t dump(const char **text, apr_size_t *len, apr_pool_t *p,
                          const json_t *value, size_t flags)
 {
-    dump_buf_t b = { p, NULL, 0, 1024 };
+    items_json_buf_t b = { p, NULL, 0, 1024 };
     char *buf, *tag, *r, *w, *end;
     apr_size_t need;
 

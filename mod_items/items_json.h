@@ -44,6 +44,18 @@ const char *items_json_number_text(const json_t *v);
 apr_status_t items_json_dump(const char **text, apr_size_t *len, apr_pool_t *p,
                              const json_t *value);
 
+/* A growing buffer of JSON text in pool memory, for writers of their own (items_ddb.c). */
+typedef struct items_json_buf {
+    apr_pool_t *pool;
+    char *data;   /* NUL-terminated after every write */
+    apr_size_t len, cap;
+} items_json_buf_t;
+
+void items_json_buf_init(items_json_buf_t *b, apr_pool_t *p, apr_size_t cap);
+void items_json_buf_put(items_json_buf_t *b, const char *s, apr_size_t n);
+/* s[0..n) as a JSON string, escaped as items_json_dump() escapes it. */
+void items_json_buf_string(items_json_buf_t *b, const char *s, apr_size_t n);
+
 /* The same with object keys sorted: a canonical form for hashing. */
 apr_status_t items_json_dump_sorted(const char **text, apr_size_t *len, apr_pool_t *p,
                                     const json_t *value);

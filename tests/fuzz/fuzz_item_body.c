@@ -109,6 +109,14 @@ static void check_item(apr_pool_t *p, json_t *item, const char *body, apr_size_t
     /* DynamoDB's form reads back to the same item, numbers by their text. */
     FUZZ_CHECK(items_ddb_marshal(&av, p, item) == APR_SUCCESS);
     FUZZ_CHECK(json_is_object(json_object_get(av, "M")));
+    /* ...and written straight as text it is that tree's serialization, byte for byte. */
+    {
+        const char *tree_text, *direct;
+        apr_size_t tree_len, direct_len;
+        FUZZ_CHECK(items_json_dump(&tree_text, &tree_len, p, av) == APR_SUCCESS);
+        FUZZ_CHECK(items_ddb_marshal_text(&direct, &direct_len, p, item) == APR_SUCCESS);
+        FUZZ_CHECK(direct_len == tree_len && !memcmp(direct, tree_text, tree_len));
+    }
     FUZZ_CHECK(items_ddb_unmarshal(&back, p, av) == APR_SUCCESS);
     FUZZ_CHECK(json_equal(item, back));
     /* Its hash depends on content only. */

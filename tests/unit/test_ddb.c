@@ -111,11 +111,18 @@ static void assert_json_eq(apr_pool_t *p, const json_t *got, const char *want_te
 static void assert_marshals_to(apr_pool_t *p, const char *in, const char *want)
 {
     json_t *av = (json_t *)1;
+    const char *direct, *tree_text;
+    apr_size_t direct_len, tree_len;
 
     if (items_ddb_marshal(&av, p, J(p, in)) != APR_SUCCESS) {
         fail_msg("marshal %s failed", in);
     }
     assert_json_eq(p, av, want);
+    /* written straight as text: the tree's serialization, byte for byte */
+    assert_int_equal(items_ddb_marshal_text(&direct, &direct_len, p, J(p, in)), APR_SUCCESS);
+    assert_int_equal(items_json_dump(&tree_text, &tree_len, p, av), APR_SUCCESS);
+    assert_string_equal(direct, tree_text);
+    assert_int_equal(direct_len, tree_len);
 }
 
 static void assert_unmarshals_to(apr_pool_t *p, const char *av, const char *want)
@@ -280,6 +287,17 @@ static void test_marshal_keeps_input(void **state)
     assert_true(json_equal(in, copy));
 }
 
+/* The tree marshaller and the text writer agree on the limit. */
+static apr_status_t marshal_both(json_t **av, apr_pool_t *p, const json_t *v)
+{
+    const char *text;
+    apr_size_t len;
+    apr_status_t rv = items_ddb_marshal(av, p, v);
+
+    assert_int_equal(items_ddb_marshal_text(&text, &len, p, v), rv);
+    return rv;
+}
+
 static void test_marshal_depth_limit(void **state)
 {
     apr_pool_t *p = *state;
@@ -289,25 +307,25 @@ static void test_marshal_depth_limit(void **state)
     for (objects = 0; objects < 2; objects++) {
         /* 31 containers and a scalar: 32 levels. */
         v = items_json_own(p, nest(31, objects, json_integer(1)));
-        assert_int_equal(items_ddb_marshal(&av, p, v), APR_SUCCESS);
+        assert_int_equal(marshal_both(&av, p, v), APR_SUCCESS);
         assert_round_trip(p, v);
         /* 32 containers, the innermost empty: still 32 levels. */
         v = items_json_own(p, nest(31, objects, objects ? json_object() : json_array()));
-        assert_int_equal(items_ddb_marshal(&av, p, v), APR_SUCCESS);
+        assert_int_equal(marshal_both(&av, p, v), APR_SUCCESS);
         /* 33 levels. */
         v = items_json_own(p, nest(32, objects, json_integer(1)));
         av = (json_t *)1;
-        assert_int_equal(items_ddb_marshal(&av, p, v), ITEMS_EINVALID);
+        assert_int_equal(marshal_both(&av, p, v), ITEMS_EINVALID);
         v = items_json_own(p, nest(32, objects, objects ? json_object() : json_array()));
-        assert_int_equal(items_ddb_marshal(&av, p, v), ITEMS_EINVALID);
+        assert_int_equal(marshal_both(&av, p, v), ITEMS_EINVALID);
         /* Far deeper: refused without deep recursion. */
         v = items_json_own(p, nest(5000, objects, json_string("x")));
-        assert_int_equal(items_ddb_marshal(&av, p, v), ITEMS_EINVALID);
+        assert_int_equal(marshal_both(&av, p, v), ITEMS_EINVALID);
     }
     /* The limit counts levels, not containers of one kind. */
     v = J(p, "[{\"a\":[{\"b\":[{\"c\":[{\"d\":[{\"e\":[{\"f\":[{\"g\":[{\"h\":[{\"i\":[{\"j\":"
              "[{\"k\":[{\"l\":[{\"m\":[{\"n\":[{\"o\":[{\"p\":1}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]");
-    assert_int_equal(items_ddb_marshal(&av, p, v), ITEMS_EINVALID);
+    assert_int_equal(marshal_both(&av, p, v), ITEMS_EINVALID);
 }
 
 /* --- unmarshal -------------------------------------------------------------------- */
