@@ -89,6 +89,16 @@ static void put_str(items_json_buf_t *b, const char *s)
     items_json_buf_put(b, s, strlen(s));
 }
 
+/* {"<type>":"<text>"}, e.g. {"N":"12.5"} or {"S":"id"} */
+static void put_typed(items_json_buf_t *b, const char *type, const char *text, apr_size_t n)
+{
+    put_str(b, "{\"");
+    put_str(b, type);
+    put_str(b, "\":");
+    items_json_buf_string(b, text, n);
+    put_str(b, "}");
+}
+
 /* One AttributeValue {"<type>": ...} for v, as text: what marshal() builds, without the tree. */
 static apr_status_t marshal_text(items_json_buf_t *b, const json_t *v, int depth)
 {
@@ -102,9 +112,7 @@ static apr_status_t marshal_text(items_json_buf_t *b, const json_t *v, int depth
         return ITEMS_EINVALID;
     }
     if ((text = items_json_number_text(v)) != NULL) {
-        put_str(b, "{\"N\":");
-        items_json_buf_string(b, text, strlen(text));
-        put_str(b, "}");
+        put_typed(b, "N", text, strlen(text));
         return APR_SUCCESS;
     }
     switch (json_typeof(v)) {
@@ -136,9 +144,7 @@ static apr_status_t marshal_text(items_json_buf_t *b, const json_t *v, int depth
         put_str(b, "]}");
         return APR_SUCCESS;
     case JSON_STRING:
-        put_str(b, "{\"S\":");
-        items_json_buf_string(b, json_string_value(v), json_string_length(v));
-        put_str(b, "}");
+        put_typed(b, "S", json_string_value(v), json_string_length(v));
         return APR_SUCCESS;
     case JSON_INTEGER:
     case JSON_REAL:
@@ -148,9 +154,7 @@ static apr_status_t marshal_text(items_json_buf_t *b, const json_t *v, int depth
         else {
             snprintf(num, sizeof(num), "%.17g", json_real_value(v));
         }
-        put_str(b, "{\"N\":");
-        items_json_buf_string(b, num, strlen(num));
-        put_str(b, "}");
+        put_typed(b, "N", num, strlen(num));
         return APR_SUCCESS;
     case JSON_TRUE:
         put_str(b, "{\"BOOL\":true}");
@@ -784,9 +788,8 @@ static void put_string_member(items_json_buf_t *b, const char *name, const char 
 {
     put_str(b, ",");
     items_json_buf_string(b, name, strlen(name));
-    put_str(b, ":{\"S\":");
-    items_json_buf_string(b, value, strlen(value));
-    put_str(b, "}");
+    put_str(b, ":");
+    put_typed(b, "S", value, strlen(value));
 }
 
 /*
@@ -819,9 +822,8 @@ static apr_status_t put_request(const char **text, apr_size_t *len, apr_pool_t *
     }
     items_json_buf_init(&b, p, head_len + 1024);
     items_json_buf_put(&b, head, head_len - 1); /* all but its closing brace */
-    put_str(&b, ",\"Item\":{\"id\":{\"S\":");
-    items_json_buf_string(&b, id, strlen(id));
-    put_str(&b, "}");
+    put_str(&b, ",\"Item\":{\"id\":");
+    put_typed(&b, "S", id, strlen(id));
     json_object_foreach((json_t *)attrs, key, member) {
         /* the module's own attributes are written here (they replace any of the same name) */
         if (!strcmp(key, "id") || (meta->version && !strcmp(key, ATTR_VERSION))

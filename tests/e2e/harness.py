@@ -36,6 +36,26 @@ SESSION_TOKEN = "FwoGZXIvYXdzEItemsTestSessionToken//+/=="
 REGION = "eu-west-3"
 
 
+def problem(resp, status, part=None):
+    """Assert resp is a problem+json answer with this status (and part in its detail); its body."""
+    assert resp.status_code == status, (resp.status_code, resp.text)
+    assert resp.headers["Content-Type"] == "application/problem+json"
+    body = resp.json()
+    assert body["status"] == status and body["detail"]
+    if part:
+        assert part in body["detail"], body["detail"]
+    return body
+
+
+def next_link(resp):
+    """The target of a Link: <...>; rel="next" header, None when there is none."""
+    link = resp.headers.get("Link")
+    if not link:
+        return None
+    assert link.endswith('>; rel="next"'), link
+    return link[1:link.index(">")]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

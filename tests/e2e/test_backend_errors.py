@@ -6,20 +6,13 @@ import json
 import pytest
 
 import harness
+from harness import problem
 from conftest import module_env
 from fake_backend import FakeBackend
 from sigv4_front import SigV4Front
 
 JSON = {"Content-Type": "application/json"}
 ITEM = json.dumps({"name": "x"}).encode()
-
-
-def problem(resp, status):
-    assert resp.status_code == status, resp.text
-    assert resp.headers["Content-Type"] == "application/problem+json"
-    body = resp.json()
-    assert body["status"] == status and body["detail"]
-    return body
 
 
 def serve_against(make_httpd, front, endpoint, allowed, extra=""):

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 import harness
+from harness import problem
 from conftest import module_env
 from connect_proxy import ConnectProxy
 from sigv4_front import SigV4Front
@@ -24,14 +25,6 @@ JSON = {"Content-Type": "application/json"}
 # Every variable libcurl reads to pick a proxy or skip one.
 PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
               "ALL_PROXY", "no_proxy", "NO_PROXY")
-
-
-def problem(resp, status):
-    assert resp.status_code == status, (resp.status_code, resp.text)
-    assert resp.headers["Content-Type"] == "application/problem+json"
-    body = resp.json()
-    assert body["status"] == resp.status_code and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -7,19 +7,11 @@ import uuid
 
 import pytest
 
+from harness import next_link, problem
 from conftest import TABLE, module_env
 
 JSON = {"Content-Type": "application/json"}
 MERGE = {"Content-Type": "application/merge-patch+json"}
-
-
-def problem(resp, status, part=None):
-    assert resp.status_code == status, resp.text
-    assert resp.headers["Content-Type"] == "application/problem+json"
-    body = resp.json()
-    assert body["status"] == status and body["detail"]
-    if part:
-        assert part in body["detail"], body["detail"]
 
 
 def post(http, api, raw, headers=JSON):
@@ -223,13 +215,6 @@ def test_idempotency_key_must_be_valid(http, api, key):
 
 
 # --- pagination ---------------------------------------------------------------------------------
-
-def next_link(resp):
-    link = resp.headers.get("Link")
-    if not link:
-        return None
-    assert link.endswith('>; rel="next"'), link
-    return link[1:link.index(">")]
 
 
 @pytest.fixture(scope="module")

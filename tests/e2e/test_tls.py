@@ -13,6 +13,7 @@ from http.client import HTTPConnection
 
 import pytest
 
+from harness import next_link, problem
 from conftest import module_env
 from tls_front import CLOSE_MODES, ThrowawayCA, TLSFront, throwaway_dir
 
@@ -31,22 +32,6 @@ MaxSpareThreads 16
 # What the module logs when it cannot get a verified connection (libcurl's own words).
 CERT_FAILURE_LOG = (r"ITEMS0201: DynamoDB (GetItem|PutItem) failed after \d+ ms: HTTP 0: "
                     r"(SSL certificate problem|SSL: no alternative certificate subject name)")
-
-
-def problem(resp, status):
-    assert resp.status_code == status, resp.text
-    assert resp.headers["Content-Type"] == "application/problem+json"
-    body = resp.json()
-    assert body["status"] == status and body["detail"]
-    return body
-
-
-def next_link(resp):
-    link = resp.headers.get("Link")
-    if not link:
-        return None
-    assert link.endswith('>; rel="next"'), link
-    return link[1:link.index(">")]
 
 
 @pytest.fixture(scope="module")
