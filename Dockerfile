@@ -70,6 +70,7 @@ ENV ITEMS_MODULE=/usr/lib/apache2/modules/mod_items.so \
     ITEMS_LISTEN=0.0.0.0:8080 \
     ITEMS_RUN_DIR=/tmp/mod_items \
     ITEMS_LOG_LEVEL=warn \
+    ITEMS_MPM=worker \
     ITEMS_EXTRA_CONF=/etc/mod_items/conf.d/*.conf \
     ITEMS_USER=items \
     ITEMS_GROUP=items \

@@ -453,7 +453,7 @@ def report(work, results_dir, stamp, latest=""):
     L.append("")
     conf = meta.get("conf", "conf/httpd.conf")
     L.append(f"Every row{'' if rows else ' (none: callgrind only)'}: the same `{conf}` "
-             f"(mpm_event: {meta['mpm']}); access log "
+             f"({meta['mpm']}); access log "
              f"{meta['access_log']}. Each cell is the median of {meta['reps']} run(s) of "
              f"{meta['duration']} s on the stub, {meta['dynalite_reps']} on dynalite, each after a "
              f"{meta['warmup']} s warm-up, runs interleaved. CPU = utime+stime of all httpd "

@@ -212,6 +212,7 @@ describe('Dockerfile', () => {
         assert.equal(env.ITEMS_LISTEN, '0.0.0.0:8080');
         assert.equal(env.ITEMS_RUN_DIR, '/tmp/mod_items');
         assert.equal(env.ITEMS_MODULES_DIR, '/usr/lib/apache2/modules');
+        assert.equal(env.ITEMS_MPM, 'worker');
         const so = runtime.instrs.find((i) => i.cmd === 'COPY' && /mod_items\.so/.test(i.args));
         assert.equal(so.flags.from, 'build');
         assert.equal(so.args.split(/\s+/).at(-1), env.ITEMS_MODULE, 'ITEMS_MODULE is where the module is copied');

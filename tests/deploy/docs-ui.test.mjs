@@ -117,6 +117,7 @@ async function startHttpd(t, module, endpoint) {
         ITEMS_LISTEN: `127.0.0.1:${port}`,
         ITEMS_RUN_DIR: runDir,
         ITEMS_LOG_LEVEL: 'warn',
+        ITEMS_MPM: 'worker',
         ITEMS_EXTRA_CONF: join(runDir, 'none-*.conf'),
         ITEMS_USER: 'www-data',
         ITEMS_GROUP: 'www-data',

@@ -172,7 +172,8 @@ ROUTINE_LOG = re.compile(
 
 
 class Httpd:
-    """httpd (mpm_event) loading the built module from conf/httpd.conf."""
+    """httpd loading the built module from conf/httpd.conf, with the MPM that ITEMS_MPM
+    names (worker, as shipped, unless the caller says event: check-sanitizers does)."""
 
     def __init__(self, env=None, extra_conf="", log_level="warn items:debug",
                  allowed_log=()):
@@ -194,6 +195,7 @@ class Httpd:
             "ITEMS_LISTEN": f"127.0.0.1:{self.port}", "ITEMS_RUN_DIR": self.run_dir,
             "ITEMS_LOG_LEVEL": log_level, "ITEMS_EXTRA_CONF": self.extra,
             "ITEMS_USER": "www-data", "ITEMS_GROUP": "www-data",
+            "ITEMS_MPM": os.environ.get("ITEMS_MPM", "worker"),
             "ITEMS_DOCS_DIR": served_docs()["docs"], "ITEMS_SWAGGER_UI_DIR": served_docs()["ui"],
         })
         # A module built with ASan needs its runtime loaded first (make check-sanitizers).
