@@ -5,8 +5,11 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
 
 /* --- numbers -------------------------------------------------------------------- */
 
@@ -333,12 +336,50 @@ static const char *format_uuid(apr_pool_t *p, unsigned char b[16], int version)
 }
 
 /*
- * From OpenSSL's DRBG (per thread, reseeded after fork): apr_generate_random_bytes
- * made one getrandom() system call per id and per version.
+ * Ids and version tokens come from OpenSSL's DRBG (apr_generate_random_bytes made a
+ * getrandom() system call for each). Each RAND_bytes() call still costs a getpid()
+ * system call, its fork check, as much as the rest of a create's own work on a VM:
+ * so each thread draws RANDOM_BATCH bytes at a time and hands them out once each,
+ * wiping them as they go. A fork empties the batch of the thread that forked, the
+ * only thread of the child, so a child never repeats its parent's bytes. (glibc
+ * drops the hook when the module is unloaded.)
  */
-static apr_status_t random_bytes(unsigned char *b, int n)
+#define RANDOM_BATCH 512
+
+static __thread unsigned char random_batch[RANDOM_BATCH];
+static __thread apr_size_t random_left;
+static pthread_once_t random_hook_once = PTHREAD_ONCE_INIT;
+
+static void random_forget_batch(void)
 {
-    return RAND_bytes(b, n) == 1 ? APR_SUCCESS : APR_EGENERAL;
+    OPENSSL_cleanse(random_batch, sizeof(random_batch));
+    random_left = 0;
+}
+
+static void random_hook_fork(void)
+{
+    pthread_atfork(NULL, NULL, random_forget_batch);
+}
+
+static apr_status_t random_bytes(unsigned char *b, apr_size_t n)
+{
+    unsigned char *from;
+
+    if (pthread_once(&random_hook_once, random_hook_fork) != 0 || n > RANDOM_BATCH) {
+        return APR_EGENERAL;
+    }
+    if (random_left < n) {
+        if (RAND_bytes(random_batch, sizeof(random_batch)) != 1) {
+            random_left = 0;
+            return APR_EGENERAL;
+        }
+        random_left = sizeof(random_batch);
+    }
+    from = random_batch + sizeof(random_batch) - random_left;
+    memcpy(b, from, n);
+    OPENSSL_cleanse(from, n);
+    random_left -= n;
+    return APR_SUCCESS;
 }
 
 apr_status_t items_item_new_id(const char **id, apr_pool_t *p)

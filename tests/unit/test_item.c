@@ -9,8 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <apr_general.h>
 #include <apr_hash.h>
@@ -996,6 +999,99 @@ static void test_new_id_unique_and_random(void **state)
     }
 }
 
+/*
+ * Ids are drawn from a per-thread batch of random bytes: a child forked by a thread
+ * that holds a batch must not hand out the bytes its parent hands out next.
+ */
+static void test_new_id_differs_after_fork(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *first, *parent_next;
+    char child_next[37] = { 0 };
+    int fds[2], status;
+    pid_t pid;
+
+    assert_int_equal(items_item_new_id(&first, p), APR_SUCCESS); /* the batch is filled */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *id = NULL;
+
+        close(fds[0]);
+        if (items_item_new_id(&id, p) != APR_SUCCESS
+            || write(fds[1], id, 36) != 36) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], child_next, 36), 36);
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(items_item_new_id(&parent_next, p), APR_SUCCESS);
+    assert_uuid(child_next, '4');
+    assert_string_not_equal(child_next, parent_next);
+    assert_string_not_equal(child_next, first);
+}
+
+/* Threads draw from batches of their own: no id is made twice across threads. */
+#define ID_THREADS 4
+#define IDS_PER_THREAD 300
+
+typedef struct {
+    char ids[IDS_PER_THREAD][37];
+    int failed;
+} id_thread_t;
+
+static void *draw_ids(void *arg)
+{
+    id_thread_t *t = arg;
+    apr_pool_t *p;
+    int i;
+
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        t->failed = 1;
+        return NULL;
+    }
+    for (i = 0; i < IDS_PER_THREAD; i++) {
+        const char *id;
+
+        if (items_item_new_id(&id, p) != APR_SUCCESS) {
+            t->failed = 1;
+            break;
+        }
+        memcpy(t->ids[i], id, 37);
+    }
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+static void test_new_id_unique_across_threads(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_hash_t *seen = apr_hash_make(p);
+    id_thread_t *t = apr_pcalloc(p, sizeof(*t) * ID_THREADS);
+    pthread_t th[ID_THREADS];
+    int i, k;
+
+    for (i = 0; i < ID_THREADS; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, draw_ids, &t[i]), 0);
+    }
+    for (i = 0; i < ID_THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_false(t[i].failed);
+        for (k = 0; k < IDS_PER_THREAD; k++) {
+            assert_uuid(t[i].ids[k], '4');
+            if (apr_hash_get(seen, t[i].ids[k], APR_HASH_KEY_STRING)) {
+                fail_msg("id %s made twice", t[i].ids[k]);
+            }
+            apr_hash_set(seen, t[i].ids[k], APR_HASH_KEY_STRING, t[i].ids[k]);
+        }
+    }
+}
+
 /* --- id syntax ---------------------------------------------------------------------- */
 
 static const char allowed[] =
@@ -1162,6 +1258,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_id_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_id_unique_and_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_id_differs_after_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_id_unique_across_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_id_for_key, setup, teardown),
         cmocka_unit_test(test_id_valid_simple),
         cmocka_unit_test(test_id_length_boundaries),
