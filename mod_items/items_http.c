@@ -12,7 +12,11 @@
 #include <curl/curl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +27,12 @@
  * request is written and its answer framed here (items_http1.c). A whole
  * curl_easy_perform per call was most of the module's user-space instructions
  * per request (bench/README.md), and its dead-connection checks cost poll()s.
+ *
+ * A plain connection (http://, no proxy tunnel) is then used directly: its socket
+ * is made blocking, with SO_RCVTIMEO/SO_SNDTIMEO as the clock, so that waiting for
+ * the answer and reading it is one recv() rather than poll() then recv(); system
+ * calls are most of a request's cost (bench/README.md). TLS and tunnelled
+ * connections stay with libcurl's non-blocking send/recv.
  */
 static apr_reslist_t *handles;
 static items_sigv4_t *signer; /* our SigV4 signer (items_sigv4.c), same lifetime */
@@ -30,10 +40,18 @@ static items_sigv4_t *signer; /* our SigV4 signer (items_sigv4.c), same lifetime
 /* A connection is probed for a close by the peer only after this long unused. */
 #define IDLE_PROBE_AFTER apr_time_from_sec(1)
 #define FIRST_READ_SIZE 8192
+/*
+ * A blocking socket's send/receive timeout: each wait lasts at most this long before
+ * the deadline is looked at again; the last one is cut to end at the deadline. Longer
+ * than most DynamoDB answers take, so that the clock is seldom set.
+ */
+#define SOCKET_WAIT_SLICE apr_time_from_msec(100)
 
 typedef struct conn {
     CURL *curl;          /* the CONNECT_ONLY handle holding the connection; NULL: none */
     curl_socket_t fd;
+    int direct;          /* plain: fd is blocking and used directly */
+    apr_interval_time_t wait_set; /* SO_RCVTIMEO = SO_SNDTIMEO of a direct fd */
     char *url;           /* the endpoint it was opened to (malloc) */
     apr_time_t last_used;
 } conn_t;
@@ -387,7 +405,79 @@ static apr_status_t conn_open(conn_t *conn, items_http_response_t *resp, apr_poo
         return rc == CURLE_OPERATION_TIMEDOUT ? ITEMS_ETIMEOUT : ITEMS_EUNAVAILABLE;
     }
     conn->fd = fd;
+    conn->direct = 0;
+    if (!strncasecmp(req->url, "http://", 7)) {
+        long connect_code = 0;
+
+        /* A CONNECT answer means a proxy tunnel, which may itself be TLS: leave it to libcurl. */
+        if (curl_easy_getinfo(conn->curl, CURLINFO_HTTP_CONNECTCODE, &connect_code) == CURLE_OK
+            && connect_code == 0) {
+            int flags = fcntl(fd, F_GETFL);
+
+            conn->direct = flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0;
+            conn->wait_set = 0;
+        }
+    }
     return APR_SUCCESS;
+}
+
+/*
+ * Before a blocking send or receive on a direct connection: APR_TIMEUP past the
+ * deadline, else the socket's timeouts set to what is left, at most one slice
+ * (a system call only when that changes: near the deadline).
+ */
+static apr_status_t direct_wait(conn_t *conn, apr_time_t deadline)
+{
+    apr_interval_time_t left = deadline - apr_time_now(), want;
+    struct timeval tv;
+
+    if (left <= 0) {
+        return APR_TIMEUP;
+    }
+    want = left < SOCKET_WAIT_SLICE ? left : SOCKET_WAIT_SLICE;
+    if (want == conn->wait_set) {
+        return APR_SUCCESS;
+    }
+    tv.tv_sec = (time_t)apr_time_sec(want);
+    tv.tv_usec = (suseconds_t)apr_time_usec(want);
+    if (setsockopt(conn->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0
+        || setsockopt(conn->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+        conn->wait_set = 0;
+        return APR_FROM_OS_ERROR(errno);
+    }
+    conn->wait_set = want;
+    return APR_SUCCESS;
+}
+
+/*
+ * One send or receive: *n bytes moved; CURLE_AGAIN when nothing could be moved yet
+ * (a direct socket's wait ran out, or a non-blocking one would block).
+ */
+static CURLcode conn_io(conn_t *conn, int sending, char *buf, size_t len, size_t *n,
+                        apr_time_t deadline, apr_status_t *waited)
+{
+    ssize_t r;
+
+    *n = 0;
+    *waited = APR_SUCCESS;
+    if (!conn->direct) {
+        return sending ? curl_easy_send(conn->curl, buf, len, n)
+                       : curl_easy_recv(conn->curl, buf, len, n);
+    }
+    if ((*waited = direct_wait(conn, deadline)) != APR_SUCCESS) {
+        return CURLE_AGAIN;
+    }
+    do {
+        r = sending ? send(conn->fd, buf, len, MSG_NOSIGNAL) : recv(conn->fd, buf, len, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r >= 0) {
+        *n = (size_t)r;
+        return CURLE_OK;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return CURLE_AGAIN;
+    }
+    return sending ? CURLE_SEND_ERROR : CURLE_RECV_ERROR;
 }
 
 static apr_status_t send_all(conn_t *conn, items_http_response_t *resp, apr_pool_t *p,
@@ -397,13 +487,21 @@ static apr_status_t send_all(conn_t *conn, items_http_response_t *resp, apr_pool
     *sent = 0;
     while (*sent < len) {
         size_t n = 0;
-        CURLcode rc = curl_easy_send(conn->curl, msg + *sent, len - *sent, &n);
+        apr_status_t waited;
+        CURLcode rc = conn_io(conn, 1, (char *)msg + *sent, len - *sent, &n, deadline, &waited);
 
         *sent += n;
         if (rc == CURLE_AGAIN) {
-            if (wait_fd(conn->fd, POLLOUT, deadline) == APR_TIMEUP) {
+            if (waited == APR_SUCCESS && !conn->direct) {
+                waited = wait_fd(conn->fd, POLLOUT, deadline);
+            }
+            if (waited == APR_TIMEUP) {
                 resp->error = "the request could not be sent in time";
                 return ITEMS_ETIMEOUT;
+            }
+            if (waited != APR_SUCCESS) {
+                resp->error = "waiting to send failed";
+                return ITEMS_EUNAVAILABLE;
             }
         }
         else if (rc != CURLE_OK) {
@@ -431,15 +529,9 @@ static apr_status_t recv_answer(items_http1_answer_t *ans, conn_t *conn,
     *got = 0;
     for (;;) {
         size_t n = 0;
+        apr_status_t waited = APR_SUCCESS;
         CURLcode rc;
 
-        /* The answer takes a round trip: wait first rather than read in vain. */
-        if (!readable && (rv = wait_fd(conn->fd, POLLIN, deadline)) != APR_SUCCESS) {
-            resp->error = rv == APR_TIMEUP
-                              ? apr_psprintf(p, "timed out: no answer within %ld ms", to_ms(req->timeout))
-                              : "waiting for the answer failed";
-            return rv == APR_TIMEUP ? ITEMS_ETIMEOUT : ITEMS_EBADGATEWAY;
-        }
         if (cap - len < 2) {
             char *grown;
             if (cap >= limit) {
@@ -451,10 +543,23 @@ static apr_status_t recv_answer(items_http1_answer_t *ans, conn_t *conn,
             memcpy(grown, buf, len);
             buf = grown;
         }
-        rc = curl_easy_recv(conn->curl, buf + len, cap - len - 1, &n);
-        if (rc == CURLE_AGAIN) {
-            readable = 0;
-            continue;
+        /* The answer takes a round trip: wait first rather than read in vain (a
+         * direct socket waits in recv() itself). */
+        if (!readable && !conn->direct) {
+            waited = wait_fd(conn->fd, POLLIN, deadline);
+        }
+        if (waited == APR_SUCCESS) {
+            rc = conn_io(conn, 0, buf + len, cap - len - 1, &n, deadline, &waited);
+            if (rc == CURLE_AGAIN && waited == APR_SUCCESS) {
+                readable = 0;
+                continue;
+            }
+        }
+        if (waited != APR_SUCCESS) {
+            resp->error = waited == APR_TIMEUP
+                              ? apr_psprintf(p, "timed out: no answer within %ld ms", to_ms(req->timeout))
+                              : "waiting for the answer failed";
+            return waited == APR_TIMEUP ? ITEMS_ETIMEOUT : ITEMS_EBADGATEWAY;
         }
         if (rc != CURLE_OK) {
             resp->error = apr_psprintf(p, "receiving failed: %s (curl %d)", curl_easy_strerror(rc),

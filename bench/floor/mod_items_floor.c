@@ -37,7 +37,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <sys/time.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -126,6 +126,7 @@ static void floor_close(void)
 
 static apr_status_t floor_connect(const floor_conf_t *c)
 {
+    struct timeval tv = { FLOOR_TIMEOUT_MS / 1000, (FLOOR_TIMEOUT_MS % 1000) * 1000 };
     int one = 1;
 
     floor_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -133,6 +134,8 @@ static apr_status_t floor_connect(const floor_conf_t *c)
         return errno;
     }
     if (setsockopt(floor_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0
+        || setsockopt(floor_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0
+        || setsockopt(floor_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0
         || connect(floor_fd, (const struct sockaddr *)&c->addr, sizeof(c->addr)) < 0) {
         apr_status_t rv = errno;
 
@@ -186,9 +189,10 @@ static long floor_content_length(const char *head, const char *end)
 }
 
 /*
- * Reads one whole answer: its headers, then Content-Length bytes of body. The
- * first try never blocks (the answer is often there already); otherwise poll().
- * An answer that is not 200, has no Content-Length or does not fit is an error.
+ * Reads one whole answer: its headers, then Content-Length bytes of body, with
+ * blocking recv() calls (the socket's SO_RCVTIMEO bounds each): one system call
+ * waits for and takes each piece. An answer that is not 200, has no
+ * Content-Length or does not fit is an error.
  */
 static apr_status_t floor_receive(const char **what)
 {
@@ -196,31 +200,14 @@ static apr_status_t floor_receive(const char **what)
     apr_size_t got = 0, need = 0;
 
     for (;;) {
-        ssize_t n = recv(floor_fd, buf + got, sizeof(buf) - got, MSG_DONTWAIT);
+        ssize_t n = recv(floor_fd, buf + got, sizeof(buf) - got, 0);
 
         if (n < 0) {
-            struct pollfd pfd;
-            int rc;
-
             if (errno == EINTR) {
                 continue;
             }
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                *what = "recv";
-                return errno;
-            }
-            pfd.fd = floor_fd;
-            pfd.events = POLLIN;
-            pfd.revents = 0;
-            rc = poll(&pfd, 1, FLOOR_TIMEOUT_MS);
-            if (rc < 0 && errno == EINTR) {
-                continue;
-            }
-            if (rc <= 0) {
-                *what = "poll";
-                return rc < 0 ? errno : APR_TIMEUP;
-            }
-            continue;
+            *what = errno == EAGAIN || errno == EWOULDBLOCK ? "recv (timed out)" : "recv";
+            return errno;
         }
         if (n == 0) {
             *what = "recv (closed by the backend)";
