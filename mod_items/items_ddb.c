@@ -594,6 +594,9 @@ static apr_interval_time_t backoff(int attempt, int throttled)
 /* Whether a failed attempt is worth repeating: the service may answer better next time. */
 static int retryable(apr_status_t rv, const items_ddb_diag_t *diag)
 {
+    if (diag->lasting) {
+        return 0;
+    }
     if (rv == ITEMS_EUNAVAILABLE || rv == ITEMS_ETIMEOUT) {
         return 1;
     }
@@ -644,6 +647,7 @@ static apr_status_t attempt(json_t **answer, const char **raw, apr_size_t *raw_l
     diag->http_status = resp.status;
     diag->maybe_applied |= resp.resent;
     diag->transport_error = rv != APR_SUCCESS;
+    diag->lasting = resp.lasting;
     *server_date = resp.date;
     if (rv != APR_SUCCESS) {
         diag->message = resp.error;

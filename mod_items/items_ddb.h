@@ -44,6 +44,7 @@ typedef struct items_ddb_diag {
     int maybe_applied;      /* an attempt may have taken effect although it failed, or went
                                out twice: a condition failure may be our own doing */
     int transport_error;    /* the last attempt failed below HTTP (reset, truncated, timeout) */
+    int lasting;            /* ... in a way no retry cures (items_http_response_t.lasting) */
 } items_ddb_diag_t;
 
 /* Counters of DynamoDB calls, updated atomically; read with apr_atomic_read32. */

@@ -364,6 +364,27 @@ static apr_status_t wait_fd(curl_socket_t fd, short events, apr_time_t deadline)
     }
 }
 
+/*
+ * Whether a failure to open a connection is one of configuration, which no retry
+ * cures: a certificate that does not verify against the trusted CAs or the host
+ * name, an unreadable CA file, a proxy refusing the tunnel (403) or asking for
+ * credentials it was not given (407). Resolution failures and refused or timed-out
+ * connections may pass; so may a proxy's 5xx.
+ */
+static int failure_lasts(CURLcode rc, long connect_code)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return 1;
+    default:
+        return connect_code == 403 || connect_code == 407;
+    }
+}
+
 /* Open a connection to req->url; libcurl resolves, connects, tunnels and does TLS. */
 static apr_status_t conn_open(conn_t *conn, items_http_response_t *resp, apr_pool_t *p,
                               const items_http_request_t *req, apr_time_t deadline)
@@ -398,8 +419,12 @@ static apr_status_t conn_open(conn_t *conn, items_http_response_t *resp, apr_poo
         rc = curl_easy_getinfo(conn->curl, CURLINFO_ACTIVESOCKET, &fd);
     }
     if (rc != CURLE_OK || fd == CURL_SOCKET_BAD) {
+        long connect_code = 0;
+
         resp->error = apr_psprintf(p, "%s (curl %d)", *errbuf ? errbuf : curl_easy_strerror(rc),
                                    (int)rc);
+        curl_easy_getinfo(conn->curl, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+        resp->lasting = failure_lasts(rc, connect_code);
         conn_close(conn);
         /* Nothing reached DynamoDB: whatever failed (DNS, refused, proxy, TLS), it is unreachable. */
         return rc == CURLE_OPERATION_TIMEDOUT ? ITEMS_ETIMEOUT : ITEMS_EUNAVAILABLE;

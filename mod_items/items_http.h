@@ -42,6 +42,9 @@ typedef struct items_http_response {
     int sent;                      /* the request went out (a failed call may have taken effect) */
     int resent;                    /* it may have been sent twice: a kept-alive connection died
                                       under it and it was sent again on a new one */
+    int lasting;                   /* the failure will not pass by itself: the endpoint's
+                                      certificate does not verify, or the proxy refuses the
+                                      tunnel (403, 407); trying again is pointless */
 } items_http_response_t;
 
 /*

@@ -164,8 +164,8 @@ def test_proxy_refusing_the_tunnel_is_a_prompt_5xx(make_httpd, backend, proxies,
     problem(r, 503)  # nothing reached DynamoDB: unreachable, not a bad answer
     assert elapsed < 3, elapsed
     assert proxy.tunnels == 0
-    # One attempt and at most ItemsRetries (3 by default) retries, each refused.
-    assert 1 <= len(proxy.connects) <= 4, proxy.stats()
+    # One attempt: a refusal is not retried (ItemsRetries would allow 3 more).
+    assert len(proxy.connects) == 1, proxy.stats()
     assert set(proxy.connects) == {target(backend)}
     assert all(status == 403 for _, status in proxy.refused)
     assert backend.connections == 0 and backend.requests == 0  # nothing reached DynamoDB
@@ -185,6 +185,7 @@ def test_proxy_demanding_credentials_not_given_is_a_prompt_5xx(make_httpd, backe
     assert r.elapsed.total_seconds() < 3
     assert proxy.tunnels == 0 and proxy.refused and \
         all(status == 407 for _, status in proxy.refused)
+    assert len(proxy.connects) == 1, proxy.stats()  # not retried
     assert backend.connections == 0
     assert "response 407" in h.log_text()
 
