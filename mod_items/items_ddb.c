@@ -183,35 +183,13 @@ apr_status_t items_ddb_marshal_text(const char **text, apr_size_t *len, apr_pool
     return APR_SUCCESS;
 }
 
-/* Skip the decimal digits at s; NULL when there are none. */
-static const char *digits(const char *s)
-{
-    if (*s < '0' || *s > '9') {
-        return NULL;
-    }
-    while (*s >= '0' && *s <= '9') {
-        s++;
-    }
-    return s;
-}
-
 /*
  * DynamoDB sends numbers as text; keep it exact. It is written verbatim into
  * responses, so it must be a JSON number (RFC 8259), or the answer is malformed.
  */
 static json_t *number_from_text(const char *s)
 {
-    const char *c = (*s == '-') ? s + 1 : s;
-
-    c = (*c == '0') ? c + 1 : digits(c);
-    if (c && *c == '.') {
-        c = digits(c + 1);
-    }
-    if (c && (*c == 'e' || *c == 'E')) {
-        c++;
-        c = digits((*c == '+' || *c == '-') ? c + 1 : c);
-    }
-    return (c && !*c) ? items_json_number(s) : NULL;
+    return items_json_is_number(s, strlen(s)) ? items_json_number(s) : NULL;
 }
 
 static apr_status_t unmarshal(json_t **value, apr_pool_t *p, const json_t *av, int depth);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "items_ddbtext.h"
+#include "items_json.h"
 
 #include <apr_strings.h>
 
@@ -191,43 +192,6 @@ static int put_string(writer_t *w, const span_t *raw, int escaped)
     return put(w, "\"", 1);
 }
 
-static const char *digits(const char *s, const char *end)
-{
-    const char *start = s;
-
-    while (s < end && *s >= '0' && *s <= '9') {
-        s++;
-    }
-    return s > start ? s : NULL;
-}
-
-/* Whether [s, end) is exactly a JSON number (RFC 8259), as items_ddb.c requires of N. */
-static int is_number_text(const char *s, const char *end)
-{
-    if (s < end && *s == '-') {
-        s++;
-    }
-    if (s < end && *s == '0') {
-        s++;
-    }
-    else if (!(s = digits(s, end))) {
-        return 0;
-    }
-    if (s < end && *s == '.' && !(s = digits(s + 1, end))) {
-        return 0;
-    }
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        s++;
-        if (s < end && (*s == '+' || *s == '-')) {
-            s++;
-        }
-        if (!(s = digits(s, end))) {
-            return 0;
-        }
-    }
-    return s == end;
-}
-
 static int take_literal(reader_t *r, const char *lit)
 {
     apr_size_t n = strlen(lit);
@@ -292,7 +256,7 @@ static apr_status_t skip_value(reader_t *r, int depth)
         while (e < r->end && e - start <= MAX_NUMBER_CHARS && strchr("-0123456789.", *e) && *e) {
             e++;
         }
-        if (e == start || e - start > MAX_NUMBER_CHARS || !is_number_text(start, e)
+        if (e == start || e - start > MAX_NUMBER_CHARS || !items_json_is_number(start, (apr_size_t)(e - start))
             || (e < r->end && (*e == 'e' || *e == 'E'))) {
             return DECLINE;
         }
@@ -344,7 +308,7 @@ static apr_status_t set_value(writer_t *w, reader_t *r, int numbers)
             if (string_token(&raw, &escaped, r) != APR_SUCCESS || (!first && !put(w, ",", 1))) {
                 return DECLINE;
             }
-            if (numbers ? escaped || !is_number_text(raw.s, raw.s + raw.n) || !put(w, raw.s, raw.n)
+            if (numbers ? escaped || !items_json_is_number(raw.s, raw.n) || !put(w, raw.s, raw.n)
                         : !put_string(w, &raw, escaped)) {
                 return DECLINE;
             }
@@ -420,7 +384,7 @@ static apr_status_t attribute_value(writer_t *w, apr_pool_t *p, reader_t *r, int
                  : DECLINE;
     }
     else if (span_is(&type, "N")) {
-        rv = plain_string(&raw, r) == APR_SUCCESS && is_number_text(raw.s, raw.s + raw.n)
+        rv = plain_string(&raw, r) == APR_SUCCESS && items_json_is_number(raw.s, raw.n)
                      && put(w, raw.s, raw.n)
                  ? APR_SUCCESS
                  : DECLINE;

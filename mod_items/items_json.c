@@ -25,6 +25,45 @@ json_t *items_json_own(apr_pool_t *p, json_t *value)
     return value;
 }
 
+/* The decimal digits from s, not past end: where they stop, NULL when there are none. */
+static const char *skip_digits(const char *s, const char *end)
+{
+    const char *start = s;
+
+    while (s < end && *s >= '0' && *s <= '9') {
+        s++;
+    }
+    return s > start ? s : NULL;
+}
+
+int items_json_is_number(const char *s, apr_size_t n)
+{
+    const char *end = s + n;
+
+    if (s < end && *s == '-') {
+        s++;
+    }
+    if (s < end && *s == '0') {
+        s++;
+    }
+    else if (!(s = skip_digits(s, end))) {
+        return 0;
+    }
+    if (s < end && *s == '.' && !(s = skip_digits(s + 1, end))) {
+        return 0;
+    }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < end && (*s == '+' || *s == '-')) {
+            s++;
+        }
+        if (!(s = skip_digits(s, end))) {
+            return 0;
+        }
+    }
+    return s == end;
+}
+
 json_t *items_json_number(const char *text)
 {
     size_t n = strlen(text);

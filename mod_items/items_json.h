@@ -34,6 +34,9 @@ apr_status_t items_json_parse(json_t **value, const char **error, apr_pool_t *p,
 apr_status_t items_json_parse_plain(json_t **value, apr_pool_t *p, const char *buf,
                                     apr_size_t len);
 
+/* Whether s[0..n) is exactly a JSON number (RFC 8259): what a number text must be. */
+int items_json_is_number(const char *s, apr_size_t n);
+
 /* A new number-text value for text (already a valid JSON number). */
 json_t *items_json_number(const char *text);
 

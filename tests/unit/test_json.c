@@ -817,9 +817,39 @@ static void test_no_leaks_error_paths(void **state)
     assert_int_equal(live_allocs, before);
 }
 
+/* items_json_is_number: exactly RFC 8259's number grammar, over a counted span. */
+static void test_is_number(void **state)
+{
+    static const char *const good[] = { "0", "-0", "7", "12", "-12", "1.5", "-0.25", "1e9",
+                                        "1E+2", "1e-2", "-1.5e10", "0.0e0",
+                                        "123456789012345678901234567890" };
+    static const char *const bad[] = { "", "-", "01", "-01", "1.", ".5", "1e", "1e+", "+1",
+                                       "1.e2", "NaN", "Infinity", "0x1", " 1", "1 ", "1,0",
+                                       "--1", "1e2.5", "1..2" };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (!items_json_is_number(good[i], strlen(good[i]))) {
+            fail_msg("\"%s\" is a JSON number", good[i]);
+        }
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (items_json_is_number(bad[i], strlen(bad[i]))) {
+            fail_msg("\"%s\" is not a JSON number", bad[i]);
+        }
+    }
+    /* Only the span counts: what follows it is not looked at. */
+    assert_true(items_json_is_number("12x", 2));
+    assert_false(items_json_is_number("12x", 3));
+    assert_true(items_json_is_number("1.5e3", 3));  /* "1.5" */
+    assert_false(items_json_is_number("1.5e3", 2)); /* "1." */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_is_number),
         cmocka_unit_test_setup_teardown(test_parse_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_any_top_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_numbers_keep_text, setup, teardown),
