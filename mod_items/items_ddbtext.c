@@ -53,6 +53,31 @@ static int take(reader_t *r, char c)
     return 0;
 }
 
+/*
+ * Walks the members of the array or object at r, opened by `open` and closed by
+ * `close`: with *n = 0 before the first call, MEMBER while one more is to be read at
+ * r (*n counts them from 1), MEMBERS_END after the closing bracket, MEMBERS_BAD when
+ * r holds anything else.
+ */
+enum { MEMBERS_BAD = -1, MEMBERS_END = 0, MEMBER = 1 };
+
+static int next_member(reader_t *r, char open, char close, int *n)
+{
+    if (*n == 0) {
+        if (!take(r, open)) {
+            return MEMBERS_BAD;
+        }
+        if (take(r, close)) {
+            return MEMBERS_END;
+        }
+    }
+    else if (!take(r, ',')) {
+        return take(r, close) ? MEMBERS_END : MEMBERS_BAD;
+    }
+    ++*n;
+    return MEMBER;
+}
+
 static int put(writer_t *w, const char *s, apr_size_t n)
 {
     if (n > w->cap - w->len) {
@@ -208,8 +233,7 @@ static int take_literal(reader_t *r, const char *lit)
 static apr_status_t skip_value(reader_t *r, int depth)
 {
     span_t raw;
-    int escaped;
-    apr_status_t rv;
+    int escaped, n = 0, m;
 
     if (depth > MAX_SKIP_DEPTH) {
         return DECLINE;
@@ -222,28 +246,20 @@ static apr_status_t skip_value(reader_t *r, int depth)
     case '"':
         return string_token(&raw, &escaped, r);
     case '{':
-        r->s++;
-        if (take(r, '}')) {
-            return APR_SUCCESS;
-        }
-        do {
-            if ((rv = plain_string(&raw, r)) != APR_SUCCESS || !take(r, ':')
-                || (rv = skip_value(r, depth + 1)) != APR_SUCCESS) {
+        while ((m = next_member(r, '{', '}', &n)) == MEMBER) {
+            if (plain_string(&raw, r) != APR_SUCCESS || !take(r, ':')
+                || skip_value(r, depth + 1) != APR_SUCCESS) {
                 return DECLINE;
             }
-        } while (take(r, ','));
-        return take(r, '}') ? APR_SUCCESS : DECLINE;
-    case '[':
-        r->s++;
-        if (take(r, ']')) {
-            return APR_SUCCESS;
         }
-        do {
-            if ((rv = skip_value(r, depth + 1)) != APR_SUCCESS) {
-                return rv;
+        return m == MEMBERS_END ? APR_SUCCESS : DECLINE;
+    case '[':
+        while ((m = next_member(r, '[', ']', &n)) == MEMBER) {
+            if (skip_value(r, depth + 1) != APR_SUCCESS) {
+                return DECLINE;
             }
-        } while (take(r, ','));
-        return take(r, ']') ? APR_SUCCESS : DECLINE;
+        }
+        return m == MEMBERS_END ? APR_SUCCESS : DECLINE;
     case 't':
         return take_literal(r, "true") ? APR_SUCCESS : DECLINE;
     case 'f':
@@ -298,27 +314,19 @@ static apr_status_t attribute_value(writer_t *w, apr_pool_t *p, reader_t *r, int
 static apr_status_t set_value(writer_t *w, reader_t *r, int numbers)
 {
     span_t raw;
-    int escaped, first = 1;
+    int escaped, n = 0, m;
 
-    if (!take(r, '[') || !put(w, "[", 1)) {
+    if (!put(w, "[", 1)) {
         return DECLINE;
     }
-    if (!take(r, ']')) {
-        do {
-            if (string_token(&raw, &escaped, r) != APR_SUCCESS || (!first && !put(w, ",", 1))) {
-                return DECLINE;
-            }
-            if (numbers ? escaped || !items_json_is_number(raw.s, raw.n) || !put(w, raw.s, raw.n)
-                        : !put_string(w, &raw, escaped)) {
-                return DECLINE;
-            }
-            first = 0;
-        } while (take(r, ','));
-        if (!take(r, ']')) {
+    while ((m = next_member(r, '[', ']', &n)) == MEMBER) {
+        if (string_token(&raw, &escaped, r) != APR_SUCCESS || (n > 1 && !put(w, ",", 1))
+            || (numbers ? escaped || !items_json_is_number(raw.s, raw.n) || !put(w, raw.s, raw.n)
+                        : !put_string(w, &raw, escaped))) {
             return DECLINE;
         }
     }
-    return put(w, "]", 1) ? APR_SUCCESS : DECLINE;
+    return m == MEMBERS_END && put(w, "]", 1) ? APR_SUCCESS : DECLINE;
 }
 
 /* A map's members (M) as an object, in their order. */
@@ -326,45 +334,35 @@ static apr_status_t map_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth
 {
     names_t names = { NULL, 0, 0 };
     span_t key;
+    int n = 0, m;
 
-    if (!take(r, '{') || !put(w, "{", 1)) {
+    if (!put(w, "{", 1)) {
         return DECLINE;
     }
-    if (!take(r, '}')) {
-        do {
-            if (plain_string(&key, r) != APR_SUCCESS || !take(r, ':') || !name_added(&names, p, &key)
-                || (names.n > 1 && !put(w, ",", 1)) || !put_string(w, &key, 0) || !put(w, ":", 1)
-                || attribute_value(w, p, r, depth + 1) != APR_SUCCESS) {
-                return DECLINE;
-            }
-        } while (take(r, ','));
-        if (!take(r, '}')) {
+    while ((m = next_member(r, '{', '}', &n)) == MEMBER) {
+        if (plain_string(&key, r) != APR_SUCCESS || !take(r, ':') || !name_added(&names, p, &key)
+            || (n > 1 && !put(w, ",", 1)) || !put_string(w, &key, 0) || !put(w, ":", 1)
+            || attribute_value(w, p, r, depth + 1) != APR_SUCCESS) {
             return DECLINE;
         }
     }
-    return put(w, "}", 1) ? APR_SUCCESS : DECLINE;
+    return m == MEMBERS_END && put(w, "}", 1) ? APR_SUCCESS : DECLINE;
 }
 
 /* A list's elements (L) as an array. */
 static apr_status_t list_value(writer_t *w, apr_pool_t *p, reader_t *r, int depth)
 {
-    int first = 1;
+    int n = 0, m;
 
-    if (!take(r, '[') || !put(w, "[", 1)) {
+    if (!put(w, "[", 1)) {
         return DECLINE;
     }
-    if (!take(r, ']')) {
-        do {
-            if ((!first && !put(w, ",", 1)) || attribute_value(w, p, r, depth + 1) != APR_SUCCESS) {
-                return DECLINE;
-            }
-            first = 0;
-        } while (take(r, ','));
-        if (!take(r, ']')) {
+    while ((m = next_member(r, '[', ']', &n)) == MEMBER) {
+        if ((n > 1 && !put(w, ",", 1)) || attribute_value(w, p, r, depth + 1) != APR_SUCCESS) {
             return DECLINE;
         }
     }
-    return put(w, "]", 1) ? APR_SUCCESS : DECLINE;
+    return m == MEMBERS_END && put(w, "]", 1) ? APR_SUCCESS : DECLINE;
 }
 
 /* One AttributeValue, {"<type>": value}, as plain JSON. */
@@ -437,39 +435,38 @@ static apr_status_t item(items_ddbtext_item_t *it, writer_t *w, apr_pool_t *p, r
     names_t names = { NULL, 0, 0 };
     apr_size_t start = w->len, id_at = 0, id_len = 0;
     span_t key;
+    int n = 0, m;
 
     memset(it, 0, sizeof(*it));
-    if (!take(r, '{') || !put(w, "{", 1)) {
+    if (!put(w, "{", 1)) {
         return DECLINE;
     }
-    if (!take(r, '}')) {
-        do {
-            apr_size_t at = w->len;
+    while ((m = next_member(r, '{', '}', &n)) == MEMBER) {
+        apr_size_t at = w->len;
 
-            if (plain_string(&key, r) != APR_SUCCESS || !take(r, ':') || !name_added(&names, p, &key)) {
-                return DECLINE;
-            }
-            if (key.n && key.s[0] == '_') {
-                const char **meta = span_is(&key, "_version")   ? &it->version
-                                    : span_is(&key, "_request") ? &it->request
-                                                                : NULL;
-                if (meta ? !(*meta = simple_string(p, r)) : skip_value(r, 1) != APR_SUCCESS) {
-                    return DECLINE; /* meta is taken in its plain form only */
-                }
-                continue;
-            }
-            if (!put(w, ",", 1) || !put_string(w, &key, 0) || !put(w, ":", 1)
-                || attribute_value(w, p, r, 1) != APR_SUCCESS) {
-                return DECLINE;
-            }
-            if (span_is(&key, "id")) {
-                id_at = at;
-                id_len = w->len - at;
-            }
-        } while (take(r, ','));
-        if (!take(r, '}')) {
+        if (plain_string(&key, r) != APR_SUCCESS || !take(r, ':') || !name_added(&names, p, &key)) {
             return DECLINE;
         }
+        if (key.n && key.s[0] == '_') {
+            const char **meta = span_is(&key, "_version")   ? &it->version
+                                : span_is(&key, "_request") ? &it->request
+                                                            : NULL;
+            if (meta ? !(*meta = simple_string(p, r)) : skip_value(r, 1) != APR_SUCCESS) {
+                return DECLINE; /* meta is taken in its plain form only */
+            }
+            continue;
+        }
+        if (!put(w, ",", 1) || !put_string(w, &key, 0) || !put(w, ":", 1)
+            || attribute_value(w, p, r, 1) != APR_SUCCESS) {
+            return DECLINE;
+        }
+        if (span_is(&key, "id")) {
+            id_at = at;
+            id_len = w->len - at;
+        }
+    }
+    if (m != MEMBERS_END) {
+        return DECLINE;
     }
     if (id_len) {
         /* ,"id":"..." -- a string value without escapes is the id itself */
@@ -501,74 +498,60 @@ apr_status_t items_ddbtext_items(items_ddbtext_answer_t *answer, apr_pool_t *p, 
     reader_t r = { body, body + len };
     writer_t w;
     span_t key;
-    int seen_items = 0, seen_more = 0, cap = 0;
+    int seen_items = 0, seen_more = 0, cap = 0, members = 0, n = 0, m;
 
     memset(answer, 0, sizeof(*answer));
     /* The client's form is shorter than DynamoDB's but for "{}" items (+1 each: the NUL). */
     w.cap = len + len / 2 + 64;
     w.buf = apr_palloc(p, w.cap);
     w.len = 0;
-    if (!take(&r, '{')) {
-        return DECLINE;
-    }
-    if (!take(&r, '}')) {
-        do {
-            if (plain_string(&key, &r) != APR_SUCCESS || !take(&r, ':')) {
+    while ((m = next_member(&r, '{', '}', &members)) == MEMBER) {
+        if (plain_string(&key, &r) != APR_SUCCESS || !take(&r, ':')) {
+            return DECLINE;
+        }
+        if (span_is(&key, scan ? "Items" : "Item")) {
+            if (seen_items++) {
                 return DECLINE;
             }
-            if (span_is(&key, scan ? "Items" : "Item")) {
-                if (seen_items++) {
+            if (!scan) {
+                answer->items = apr_palloc(p, sizeof(*answer->items));
+                if (item(&answer->items[0], &w, p, &r) != APR_SUCCESS) {
                     return DECLINE;
                 }
-                if (!scan) {
-                    answer->items = apr_palloc(p, sizeof(*answer->items));
-                    if (item(&answer->items[0], &w, p, &r) != APR_SUCCESS) {
-                        return DECLINE;
-                    }
-                    answer->n_items = 1;
-                    continue;
-                }
-                if (!take(&r, '[')) {
-                    return DECLINE;
-                }
-                if (take(&r, ']')) {
-                    continue;
-                }
-                do {
-                    if (answer->n_items == cap) {
-                        items_ddbtext_item_t *grown;
-                        cap = cap ? cap * 2 : 16;
-                        grown = apr_palloc(p, (apr_size_t)cap * sizeof(*grown));
-                        if (answer->n_items) {
-                            memcpy(grown, answer->items, answer->n_items * sizeof(*grown));
-                        }
-                        answer->items = grown;
-                    }
-                    if (item(&answer->items[answer->n_items], &w, p, &r) != APR_SUCCESS) {
-                        return DECLINE;
-                    }
-                    answer->n_items++;
-                } while (take(&r, ','));
-                if (!take(&r, ']')) {
-                    return DECLINE;
-                }
+                answer->n_items = 1;
+                continue;
             }
-            else if (scan && span_is(&key, "LastEvaluatedKey")) {
-                if (seen_more++ || skip_value(&r, 1) != APR_SUCCESS) {
+            while ((m = next_member(&r, '[', ']', &n)) == MEMBER) {
+                if (answer->n_items == cap) {
+                    items_ddbtext_item_t *grown;
+                    cap = cap ? cap * 2 : 16;
+                    grown = apr_palloc(p, (apr_size_t)cap * sizeof(*grown));
+                    if (answer->n_items) {
+                        memcpy(grown, answer->items, answer->n_items * sizeof(*grown));
+                    }
+                    answer->items = grown;
+                }
+                if (item(&answer->items[answer->n_items], &w, p, &r) != APR_SUCCESS) {
                     return DECLINE;
                 }
-                answer->has_more = 1;
+                answer->n_items++;
             }
-            else if (skip_value(&r, 1) != APR_SUCCESS) {
+            if (m != MEMBERS_END) {
                 return DECLINE;
             }
-        } while (take(&r, ','));
-        if (!take(&r, '}')) {
+        }
+        else if (scan && span_is(&key, "LastEvaluatedKey")) {
+            if (seen_more++ || skip_value(&r, 1) != APR_SUCCESS) {
+                return DECLINE;
+            }
+            answer->has_more = 1;
+        }
+        else if (skip_value(&r, 1) != APR_SUCCESS) {
             return DECLINE;
         }
     }
     skip_ws(&r);
-    if (r.s != r.end || (scan && !seen_items)) {
+    if (m != MEMBERS_END || r.s != r.end || (scan && !seen_items)) {
         return DECLINE;
     }
     return APR_SUCCESS;
