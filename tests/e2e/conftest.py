@@ -2,6 +2,7 @@
 """Fixtures: one dynalite and one signature-verifying front for the session; httpd per module
 or per test. Every DynamoDB request the module sends goes through the front, which
 recomputes its SigV4 signature with botocore; the session fails on any mismatch."""
+import contextlib
 import os
 import sys
 
@@ -35,8 +36,10 @@ def dynalite():
         d.stop()
 
 
-@pytest.fixture(scope="session")
-def front(dynalite):
+@contextlib.contextmanager
+def verifying_front(dynalite):
+    """A signature-checking front to dynalite with the module's credentials, stopped after use;
+    any signature the AWS SDK signer rejected fails the caller."""
     f = SigV4Front(dynalite.url, harness.ACCESS_KEY, harness.SECRET_KEY, harness.SESSION_TOKEN,
                    harness.REGION)
     f.start()
@@ -44,8 +47,14 @@ def front(dynalite):
         yield f
     finally:
         f.stop()
-    # Tests that provoke mismatches on purpose use their own front.
     assert f.mismatches == [], f"signatures the AWS SDK signer rejected: {f.mismatches}"
+
+
+@pytest.fixture(scope="session")
+def front(dynalite):
+    # Tests that provoke mismatches on purpose use a front of their own.
+    with verifying_front(dynalite) as f:
+        yield f
     if f.requests:
         assert f.verified > 0
 

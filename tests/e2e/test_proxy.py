@@ -14,11 +14,9 @@ import time
 import pytest
 import requests
 
-import harness
 from harness import problem
-from conftest import module_env
+from conftest import module_env, verifying_front
 from connect_proxy import ConnectProxy
-from sigv4_front import SigV4Front
 
 JSON = {"Content-Type": "application/json"}
 
@@ -30,14 +28,8 @@ PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_pro
 @pytest.fixture
 def backend(dynalite):
     """A front of this test's own: its counters are this test's only."""
-    f = SigV4Front(dynalite.url, harness.ACCESS_KEY, harness.SECRET_KEY, harness.SESSION_TOKEN,
-                   harness.REGION)
-    f.start()
-    try:
+    with verifying_front(dynalite) as f:
         yield f
-    finally:
-        f.stop()
-    assert f.mismatches == [], f"signatures the AWS SDK signer rejected: {f.mismatches}"
 
 
 @pytest.fixture
