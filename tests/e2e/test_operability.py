@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import time
 
 import harness
 from conftest import module_env
