@@ -13,6 +13,8 @@ import selectors
 import socket
 import threading
 
+import loopback
+
 MAX_HEAD = 65536
 
 
@@ -30,10 +32,7 @@ class ConnectProxy:
         self.tunnels = 0         # tunnels established (200 sent)
         self.closed_tunnels = 0  # tunnels that have ended (either side closed, or stop())
         self._lock = threading.Lock()
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.1)  # so that stop() need not wait for a connection
+        self._sock = loopback.listen()
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._stop = threading.Event()
@@ -98,18 +97,13 @@ class ConnectProxy:
             pass
 
     def _accept(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.settimeout(None)
-            self._track(conn)
-            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(t)
-            t.start()
+        loopback.accept_loop(self._sock, self._stop, self._on_conn)
+
+    def _on_conn(self, conn):
+        self._track(conn)
+        t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+        self._threads.append(t)
+        t.start()
 
     @staticmethod
     def _read_head(conn):

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """A scripted stand-in for DynamoDB on loopback: answers each request as told
 (status and body, garbage, a hang, or a dropped connection)."""
-import socket
 import threading
+
+import loopback
 
 
 class FakeBackend:
@@ -14,10 +15,7 @@ class FakeBackend:
         self.clock_offset = clock_offset
         self.requests = 0
         self.amz_dates = []
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.1)  # so that stop() need not wait for a connection
+        self._sock = loopback.listen()
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._stop = threading.Event()
@@ -39,16 +37,11 @@ class FakeBackend:
         self._thread.join(5)
 
     def _accept(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.settimeout(None)
-            self._conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        loopback.accept_loop(self._sock, self._stop, self._on_conn)
+
+    def _on_conn(self, conn):
+        self._conns.append(conn)
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _read_request(self, conn):
         data = b""

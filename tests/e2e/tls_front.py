@@ -26,6 +26,8 @@ import tempfile
 import threading
 import time
 
+import loopback
+
 CLOSE_MODES = ("close_notify", "fin", "rst")
 
 
@@ -103,11 +105,7 @@ class TLSFront:
         self._conns = set()
         self._threads = []
         self._stop = threading.Event()
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.1)
+        self._sock = loopback.listen()
         self.port = self._sock.getsockname()[1]
         self.url = f"https://127.0.0.1:{self.port}"
         self._acceptor = threading.Thread(target=self._accept, name="tls-front", daemon=True)
@@ -171,18 +169,14 @@ class TLSFront:
         return len(conns)
 
     def _accept(self):
-        while not self._stop.is_set():
-            try:
-                raw, _ = self._sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self._add("accepted")
-            t = threading.Thread(target=self._serve, args=(_Conn(raw),),
-                                 name=f"tls-front-conn-{self.accepted}", daemon=True)
-            self._threads = [x for x in self._threads if x.is_alive()] + [t]
-            t.start()
+        loopback.accept_loop(self._sock, self._stop, self._on_conn)
+
+    def _on_conn(self, raw):
+        self._add("accepted")
+        t = threading.Thread(target=self._serve, args=(_Conn(raw),),
+                             name=f"tls-front-conn-{self.accepted}", daemon=True)
+        self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
 
     # --- one connection -------------------------------------------------
 
