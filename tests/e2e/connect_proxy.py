@@ -18,7 +18,7 @@ import loopback
 MAX_HEAD = 65536
 
 
-class ConnectProxy:
+class ConnectProxy(loopback.Server):
     def __init__(self, allow=None, auth=None, refuse_status=403):
         """allow: None (every target) or a collection of "host:port" targets to tunnel to;
         auth: None or "user:password", then required as Basic Proxy-Authorization."""
@@ -32,22 +32,13 @@ class ConnectProxy:
         self.tunnels = 0         # tunnels established (200 sent)
         self.closed_tunnels = 0  # tunnels that have ended (either side closed, or stop())
         self._lock = threading.Lock()
-        self._sock = loopback.listen()
-        self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._stop = threading.Event()
         self._open = set()
         self._tunnelled = set()  # the client side of each live tunnel
         self._threads = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
+        super().__init__()
 
     def stop(self):
-        self._stop.set()
-        self._sock.close()
+        self._stop_listening()
         with self._lock:
             socks = list(self._open)
         for s in socks:
@@ -55,15 +46,8 @@ class ConnectProxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self._thread.join(5)
         for t in list(self._threads):
             t.join(5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def drop_tunnels(self):
         """Close every live tunnel, as a proxy with an idle timeout does; how many."""
@@ -95,9 +79,6 @@ class ConnectProxy:
             s.close()
         except OSError:
             pass
-
-    def _accept(self):
-        loopback.accept_loop(self._sock, self._stop, self._on_conn)
 
     def _on_conn(self, conn):
         self._track(conn)

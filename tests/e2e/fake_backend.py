@@ -6,7 +6,7 @@ import threading
 import loopback
 
 
-class FakeBackend:
+class FakeBackend(loopback.Server):
     def __init__(self, status=200, body=b"{}", mode="answer", content_type="application/x-amz-json-1.0",
                  clock_offset=0):
         self.status, self.body, self.mode, self.content_type = status, body, mode, content_type
@@ -15,29 +15,16 @@ class FakeBackend:
         self.clock_offset = clock_offset
         self.requests = 0
         self.amz_dates = []
-        self._sock = loopback.listen()
-        self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._stop = threading.Event()
         self._conns = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
+        super().__init__()
 
     def stop(self):
-        self._stop.set()
-        self._sock.close()
+        self._stop_listening()
         for c in list(self._conns):
             try:
                 c.close()
             except OSError:
                 pass
-        self._thread.join(5)
-
-    def _accept(self):
-        loopback.accept_loop(self._sock, self._stop, self._on_conn)
 
     def _on_conn(self, conn):
         self._conns.append(conn)

@@ -88,7 +88,9 @@ class _Conn:
         self.close_now = threading.Event()
 
 
-class TLSFront:
+class TLSFront(loopback.Server):
+    scheme = "https"
+
     def __init__(self, upstream_port, certfile, keyfile, upstream_host="127.0.0.1",
                  idle_close=None, close_mode="close_notify"):
         if close_mode not in CLOSE_MODES:
@@ -104,11 +106,7 @@ class TLSFront:
         self._errors = []
         self._conns = set()
         self._threads = []
-        self._stop = threading.Event()
-        self._sock = loopback.listen()
-        self.port = self._sock.getsockname()[1]
-        self.url = f"https://127.0.0.1:{self.port}"
-        self._acceptor = threading.Thread(target=self._accept, name="tls-front", daemon=True)
+        super().__init__()
 
     # --- counters -------------------------------------------------------
 
@@ -142,18 +140,11 @@ class TLSFront:
 
     # --- lifecycle ------------------------------------------------------
 
-    def start(self):
-        self._acceptor.start()
-        return self
-
     def stop(self):
-        self._stop.set()
-        self._acceptor.join(5)
-        self._sock.close()
+        self._stop_listening()
         for t in list(self._threads):
             t.join(5)
-        alive = [t.name for t in self._threads if t.is_alive()] + \
-            (["tls-front"] if self._acceptor.is_alive() else [])
+        alive = [t.name for t in self._threads + [self._acceptor] if t.is_alive()]
         if alive:
             raise RuntimeError(f"TLS front threads still running: {alive}")
 
@@ -167,9 +158,6 @@ class TLSFront:
         while any(c in self._conns for c in conns) and time.monotonic() < deadline:
             time.sleep(0.01)
         return len(conns)
-
-    def _accept(self):
-        loopback.accept_loop(self._sock, self._stop, self._on_conn)
 
     def _on_conn(self, raw):
         self._add("accepted")
