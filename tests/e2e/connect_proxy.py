@@ -41,11 +41,7 @@ class ConnectProxy(loopback.Server):
         self._stop_listening()
         with self._lock:
             socks = list(self._open)
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        loopback.shut_down(socks)
         for t in list(self._threads):
             t.join(5)
 
@@ -53,11 +49,7 @@ class ConnectProxy(loopback.Server):
         """Close every live tunnel, as a proxy with an idle timeout does; how many."""
         with self._lock:
             socks = list(self._tunnelled)
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        loopback.shut_down(socks)
         return len(socks)
 
     def stats(self):

@@ -109,6 +109,8 @@ import urllib.parse
 import uuid
 import zlib
 
+import loopback
+
 KINDS = ("latency", "refuse", "reset_before", "reset_after", "truncate", "garbage",
          "slow_drip", "status", "hang")
 AWS_TYPE_PREFIX = "com.amazonaws.dynamodb.v20120810#"
@@ -240,10 +242,7 @@ class _Upstream:
         conn = self.conn
         sock = conn.sock if conn is not None else None
         if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            loopback.shut_down([sock])
 
     def close(self):
         if self.conn is not None:
@@ -445,11 +444,7 @@ class FaultProxy:
             upstreams = list(self._upstreams)
             threads = list(self._threads)
             self._listener_changed.notify_all()
-        for sock in clients:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        loopback.shut_down(clients)
         for up in upstreams:
             up.abort()
         deadline = time.monotonic() + 5

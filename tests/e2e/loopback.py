@@ -17,6 +17,16 @@ def listen():
     return sock
 
 
+def shut_down(socks):
+    """Shut each socket down both ways, so that whatever blocks on it returns; sockets
+    already closed are passed over."""
+    for sock in socks:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def accept_loop(sock, stop, on_conn):
     """Accept until the event stop is set or sock is closed, handing each connection, in
     blocking mode, to on_conn."""

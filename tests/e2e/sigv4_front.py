@@ -54,6 +54,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
+import loopback
+
 __all__ = ["SigV4Front", "SignatureMismatch", "main"]
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -154,11 +156,7 @@ class _FrontServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         with self.sockets_lock:
             self.closing = True
             sockets = list(self.open_sockets)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        loopback.shut_down(sockets)
 
 
 class _FrontHandler(http.server.BaseHTTPRequestHandler):
